@@ -1,0 +1,1 @@
+"""Scheduler implementations (re-exported from :mod:`apscheduler`)."""

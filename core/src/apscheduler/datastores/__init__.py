@@ -1,0 +1,1 @@
+"""Data stores: the memory store is built in; others come from plugins."""

@@ -1,0 +1,1 @@
+"""Event brokers: the local broker is built in; others come from plugins."""

@@ -1,0 +1,1 @@
+"""Job executors: async and threadpool are built in; others come from plugins."""

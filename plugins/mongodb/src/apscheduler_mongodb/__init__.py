@@ -1,0 +1,1 @@
+"""apscheduler mongodb plugin."""

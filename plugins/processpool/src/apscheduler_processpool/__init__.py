@@ -1,0 +1,1 @@
+"""apscheduler processpool plugin."""

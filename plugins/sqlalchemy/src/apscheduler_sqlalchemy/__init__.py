@@ -1,0 +1,1 @@
+"""apscheduler sqlalchemy plugin."""
