@@ -70,6 +70,8 @@ def timezone_name(tz: tzinfo) -> str:
 
 def as_aware_datetime(value: datetime | str, tz: tzinfo | str | None = None) -> datetime:
     """Return an aware datetime; naive input is taken to be in ``tz`` (default: local)."""
+    if type(value) is datetime and value.tzinfo is not None:  # fast path
+        return value
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -85,7 +87,9 @@ def as_aware_datetime(value: datetime | str, tz: tzinfo | str | None = None) -> 
 
 
 def as_optional_aware_datetime(value: datetime | str | None) -> datetime | None:
-    return None if value is None else as_aware_datetime(value)
+    if value is None or (type(value) is datetime and value.tzinfo is not None):
+        return value
+    return as_aware_datetime(value)
 
 
 def as_date(value: date | str) -> date:
@@ -100,6 +104,8 @@ def as_date(value: date | str) -> date:
 
 def as_timedelta(value: timedelta | float | int) -> timedelta:
     """Accept a ``timedelta`` or a number of seconds."""
+    if type(value) is timedelta:
+        return value
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -131,7 +137,7 @@ def as_enum(enum_class: type[E]) -> Any:
 
 
 def as_uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
+    return value if type(value) is UUID or isinstance(value, UUID) else UUID(str(value))
 
 
 def as_optional_uuid(value: UUID | str | None) -> UUID | None:

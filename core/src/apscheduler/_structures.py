@@ -104,15 +104,16 @@ def merge_metadata(*sources: Any) -> dict[str, Any]:
 class TaskDefaults:
     """Defaults applied to tasks that do not set a value themselves.
 
-    ``max_running_jobs`` defaults to 1, as in APScheduler 3 (``max_instances``) and 4: a
-    job whose previous run is still going **waits in the queue** until that run ends
-    (it is not dropped). ``job_executor`` unset means: coroutine functions run on
-    ``"async"``, everything else on ``"threadpool"``, so a blocking function never
-    stalls the event loop.
+    ``max_running_jobs`` defaults to ``None`` (no limit). APScheduler 4.0 defaulted to 1
+    per *task*, so a hundred ``add_job(f)`` calls ran one after another; set
+    ``max_running_jobs=1`` on a task to keep its runs from overlapping (further jobs
+    then **wait in the queue**; they are not dropped). ``job_executor`` unset means:
+    coroutine functions run on ``"async"``, everything else on ``"threadpool"``, so a
+    blocking function never stalls the event loop.
     """
 
     job_executor: str | UnsetValue = attrs.field(default=unset)
-    max_running_jobs: int | None = attrs.field(default=1)
+    max_running_jobs: int | None = attrs.field(default=None)
     misfire_grace_time: timedelta | None = attrs.field(
         default=None, converter=as_optional_timedelta
     )

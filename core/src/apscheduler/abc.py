@@ -144,6 +144,10 @@ class DataStore(metaclass=ABCMeta):
     * Events are published after the data is committed.
     """
 
+    #: ``False`` for stores whose contents live only in this process (the memory store):
+    #: they may hold tasks whose callable has no importable reference (a lambda).
+    persistent: bool = True
+
     @abstractmethod
     async def start(self, exit_stack: AsyncExitStack, event_broker: EventBroker, logger: Logger) -> None:
         """Connect, create or migrate the schema, and remember the broker for publishing."""

@@ -202,10 +202,22 @@ async def test_coalesce_accepts_bool() -> None:
         assert (await scheduler.get_schedule("b")).coalesce is CoalescePolicy.all
 
 
-async def test_lambda_gets_a_clear_error() -> None:
-    async with AsyncScheduler() as scheduler:
+async def test_lambda_on_a_persistent_store_gets_a_clear_error() -> None:
+    from apscheduler.datastores.memory import MemoryDataStore
+
+    class PersistentLookingStore(MemoryDataStore):
+        persistent = True
+
+    async with AsyncScheduler(PersistentLookingStore()) as scheduler:
         with pytest.raises(SerializationError, match="configure_task"):
             await scheduler.add_schedule(lambda: None, "interval", seconds=1)
+        assert await scheduler.get_schedules() == []
+
+
+async def test_lambda_on_the_memory_store_runs_in_this_process() -> None:
+    async with AsyncScheduler() as scheduler:
+        await scheduler.start_in_background()
+        assert await scheduler.run_job(lambda: 41 + 1) == 42
 
 
 async def test_lambda_with_explicit_task_id_runs_in_this_process() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import anyio
+import anyio.lowlevel
 from anyio import TASK_STATUS_IGNORED, CancelScope, get_cancelled_exc_class
 from anyio.abc import TaskGroup, TaskStatus
 
@@ -400,7 +401,14 @@ class AsyncScheduler:
         params = get_task_parameters(func)
         if isinstance(params.id, str):
             return params.id
-        return callable_to_ref(func)
+        try:
+            return callable_to_ref(func)
+        except SerializationError:
+            if self.data_store.persistent:
+                raise
+            # A store that lives in this process can keep the callable itself
+            qualname = getattr(func, "__qualname__", type(func).__qualname__)
+            return f"{getattr(func, '__module__', '?')}:{qualname}@{id(func):x}"
 
     async def _configure(
         self,
@@ -976,10 +984,19 @@ class AsyncScheduler:
             subscription.unsubscribe()
 
     async def _acquire_and_run_jobs(self, jobs_tg: TaskGroup, clock: Any) -> None:
+        refill_batch = max(1, min(self.max_concurrent_jobs // 4, 50))
+        backlogged = False
         while self._state in (RunState.starting, RunState.started):
             self._jobs_wakeup = anyio.Event()
+            # Let other ready tasks (finishing jobs, producers) run first, so that one
+            # store round trip acquires a batch rather than a single job.
+            await anyio.lowlevel.checkpoint()
             limit = self.max_concurrent_jobs - len(self._running_jobs)
             jobs: list[Job] = []
+            # With a backlog, refill in batches rather than one slot at a time: a slot
+            # freed now is refilled together with the next few (jobs keep finishing).
+            if backlogged and self._running_jobs and limit < refill_batch:
+                limit = 0
             if limit > 0:
                 try:
                     jobs = await self.data_store.acquire_jobs(
@@ -990,6 +1007,7 @@ class AsyncScheduler:
                 for job in jobs:
                     self._running_jobs[job.id] = job
                     jobs_tg.start_soon(self._run_job, job)
+                backlogged = len(jobs) == limit
                 if jobs:
                     continue
             if self._state is not RunState.started and self._state is not RunState.starting:

@@ -226,9 +226,9 @@ class Scheduler:
         except Exception:  # pragma: no cover - nothing left to report to at exit
             self._async.logger.exception("Error shutting down the scheduler at exit")
 
-    def _call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         portal = self._ensure_services()
-        return portal.call(partial(func, *args, **kwargs))
+        return portal.call(partial(method, *args, **kwargs))
 
     def start_in_background(self) -> None:
         """Run the scheduler in its own thread and return at once."""

@@ -12,11 +12,13 @@ they come back from the server).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
+from functools import partial
 from logging import Logger
 from queue import SimpleQueue
 from typing import Any
@@ -44,6 +46,9 @@ class LocalSubscription(Subscription):
     is_async: bool
     broker: BaseEventBroker
     token: object = attrs.field(factory=object)
+    #: Plain (non-coroutine) callbacks that run on the event loop are called inline at
+    #: publication: queueing them through a task would cost a loop iteration each.
+    inline: bool = False
     _send: MemoryObjectSendStream[Event] | None = None
     _thread_queue: SimpleQueue[Any] | None = None
     _active: bool = True
@@ -62,6 +67,8 @@ class BaseEventBroker(EventBroker):
 
     def __init__(self) -> None:
         self._subscriptions: dict[object, LocalSubscription] = {}
+        # event class -> matching subscriptions, rebuilt lazily when subscriptions change
+        self._routes: dict[type[Event], tuple[LocalSubscription, ...]] = {}
         self._task_group: TaskGroup | None = None
         self._logger: Logger = logging.getLogger("apscheduler.eventbrokers")
         self._pending: list[LocalSubscription] = []
@@ -90,7 +97,9 @@ class BaseEventBroker(EventBroker):
         subscription = LocalSubscription(
             callback, resolve_event_types(event_types), one_shot, is_async, self
         )
+        subscription.inline = is_async and not _is_coroutine_callable(callback)
         self._subscriptions[subscription.token] = subscription
+        self._routes.clear()
         if self._task_group is not None:
             self._start_delivery(subscription)
         else:
@@ -99,12 +108,15 @@ class BaseEventBroker(EventBroker):
 
     def _remove_subscription(self, subscription: LocalSubscription) -> None:
         self._subscriptions.pop(subscription.token, None)
+        self._routes.clear()
         if subscription in self._pending:
             self._pending.remove(subscription)
         self._stop_delivery(subscription)
 
     def _start_delivery(self, subscription: LocalSubscription) -> None:
         assert self._task_group is not None
+        if subscription.inline:
+            return
         if subscription.is_async:
             send, receive = anyio.create_memory_object_stream[Event](math.inf)
             subscription._send = send
@@ -160,13 +172,24 @@ class BaseEventBroker(EventBroker):
 
     def deliver_local(self, event: Event) -> None:
         """Queue ``event`` for every matching subscription (never blocks)."""
-        for subscription in list(self._subscriptions.values()):
-            if not subscription.matches(event):
+        event_type = type(event)
+        route = self._routes.get(event_type)
+        if route is None:
+            route = self._routes[event_type] = tuple(
+                sub
+                for sub in self._subscriptions.values()
+                if sub.event_types is None or event_type in sub.event_types
+            )
+        for subscription in route:
+            if not subscription._active:
                 continue
             if subscription.one_shot:
                 subscription._active = False
                 self._subscriptions.pop(subscription.token, None)
-            if subscription._send is not None:
+                self._routes.clear()
+            if subscription.inline:
+                self._call_inline(subscription, event)
+            elif subscription._send is not None:
                 subscription._send.send_nowait(event)
             elif subscription._thread_queue is not None:
                 subscription._thread_queue.put(event)
@@ -177,6 +200,37 @@ class BaseEventBroker(EventBroker):
                     self._logger.exception("Error delivering %s event", type(event).__name__)
             if subscription.one_shot:
                 self._stop_delivery(subscription)
+
+    def _call_inline(self, subscription: LocalSubscription, event: Event) -> None:
+        try:
+            result = subscription.callback(event)
+        except Exception:
+            self._logger.exception(
+                "Error delivering %s event to %r", type(event).__name__, subscription.callback
+            )
+            return
+        if inspect.isawaitable(result):
+            if self._task_group is not None:
+                self._task_group.start_soon(self._await_result, result, event)
+            elif hasattr(result, "close"):
+                result.close()
+
+    async def _await_result(self, awaitable: Any, event: Event) -> None:
+        try:
+            await awaitable
+        except Exception:
+            self._logger.exception("Error delivering %s event", type(event).__name__)
+
+
+def _is_coroutine_callable(func: Any) -> bool:
+    while isinstance(func, partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004
+    return (
+        call is not None and not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
+    )
 
 
 class BaseExternalEventBroker(BaseEventBroker):
