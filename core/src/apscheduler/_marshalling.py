@@ -68,8 +68,9 @@ def callable_to_ref(func: Callable[..., Any]) -> str:
         # Method descriptors of builtin types (str.upper) only know their class, and
         # builtin class methods (datetime.now) the class they are bound to
         owner = getattr(func, "__objclass__", None)
-        if owner is None and isinstance(getattr(func, "__self__", None), type):
-            owner = func.__self__
+        bound_to = getattr(func, "__self__", None)
+        if owner is None and isinstance(bound_to, type):
+            owner = bound_to
         module = getattr(owner, "__module__", None)
 
     if not isinstance(qualname, str) or not isinstance(module, str):
@@ -134,8 +135,7 @@ def callable_from_ref(ref: str) -> Callable[..., Any]:
         module = import_module(module_name)
     except Exception as exc:
         raise CallableLookupError(
-            f"Cannot import module {module_name!r} to find {ref!r}: "
-            f"{type(exc).__name__}: {exc}"
+            f"Cannot import module {module_name!r} to find {ref!r}: {type(exc).__name__}: {exc}"
         ) from exc
 
     try:
@@ -149,7 +149,7 @@ def callable_from_ref(ref: str) -> Callable[..., Any]:
         raise CallableLookupError(
             f"{ref!r} refers to a {type(obj).__name__!r} object, which is not callable"
         )
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def normalize_callable(

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from apscheduler import DeserializationError
 from apscheduler.triggers.date import DateTrigger
 
@@ -125,7 +124,7 @@ def test_state_round_trip_after_firing() -> None:
 def test_state_with_fixed_offset() -> None:
     tz = timezone(timedelta(hours=5, minutes=30))
     trigger = DateTrigger(datetime(2030, 1, 1, tzinfo=tz))
-    assert trigger.__getstate__()["timezone"] is None
+    assert trigger.__getstate__()["timezone"] == "+05:30"
     restored = json_round_trip(trigger)
     assert restored.next() == datetime(2030, 1, 1, tzinfo=tz)
 
@@ -173,3 +172,8 @@ def test_get_next_fire_time_v3() -> None:
     later = run_time + timedelta(days=1)
     assert trigger.get_next_fire_time(None, later) == run_time  # past: caller decides
     assert trigger.get_next_fire_time(run_time, later) is None
+
+
+def test_v3_attribute_alias() -> None:
+    trigger = DateTrigger(run_date="2030-01-01T00:00:00Z")
+    assert trigger.run_date == trigger.run_time

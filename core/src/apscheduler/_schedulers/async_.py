@@ -53,6 +53,7 @@ from .._exceptions import (
 )
 from .._marshalling import callable_from_ref, callable_to_ref, normalize_callable
 from .._registry import get_registry
+from ..serializers import serialize_arguments
 from .._structures import (
     Job,
     JobResult,
@@ -508,6 +509,9 @@ class AsyncScheduler:
         func = self._task_callables.get(task.id)
         if func is not None:
             executor.check_job_arguments(func, args, kwargs)
+        serializer = getattr(self.data_store, "serializer", None)
+        if serializer is not None and (args or kwargs):
+            serialize_arguments(serializer, args, kwargs)
 
     # ------------------------------------------------------------------ schedules
 
@@ -551,6 +555,9 @@ class AsyncScheduler:
         schedule_metadata = dict(task.metadata)
         if isinstance(metadata, dict):
             schedule_metadata.update(metadata)
+        serializer = getattr(self.data_store, "serializer", None)
+        if serializer is not None:
+            serializer.serialize(trigger)  # fail here, not when the schedule is stored
         first_fire_time = trigger.next()
         if first_fire_time is None:
             raise ValueError(

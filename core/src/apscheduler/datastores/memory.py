@@ -82,7 +82,9 @@ def _shallow_copy(obj: T) -> T:
     cls = type(obj)
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        names = _FIELD_NAMES[cls] = tuple(field.name for field in attrs.fields(cls))
+        names = _FIELD_NAMES[cls] = tuple(
+            field.name for field in attrs.fields(cls)  # type: ignore[arg-type]
+        )
     new = object.__new__(cls)
     for name in names:
         _set(new, name, getattr(obj, name))
@@ -114,8 +116,8 @@ class _TaskQueue:
         self.version = 0
         #: Whether the ready heap holds a valid entry for this queue.
         self.scheduled = False
-        #: The key of that entry (a lower bound of the current head's key).
-        self.key: tuple[datetime, int] | None = None
+        #: The ``created_at`` of that entry (a lower bound of the current head's).
+        self.key: datetime | None = None
         #: How many entries belong to jobs removed since they were queued.
         self.stale = 0
 
@@ -174,6 +176,10 @@ class MemoryDataStore(BaseDataStore):
     only within one event loop. Use a persistent store (SQLAlchemy, MongoDB, Redis) to
     keep schedules across restarts or to share them between processes.
     """
+
+    #: Contents live in this process only, so tasks may hold callables that have no
+    #: importable reference (lambdas, nested functions).
+    persistent = False
 
     def __init__(self) -> None:
         self._seq = count()
@@ -353,6 +359,7 @@ class MemoryDataStore(BaseDataStore):
     ) -> list[str]:
         refused: list[str] = []
         events: list[Event] = []
+        now = get_clock().now()
         for result in results:
             schedule = self._schedules.get(result.schedule_id)
             if (
@@ -362,6 +369,8 @@ class MemoryDataStore(BaseDataStore):
             ):
                 refused.append(result.schedule_id)
                 continue
+            if result.jobs:
+                self._insert_jobs(result.jobs)  # first: it raises on a duplicate job ID
             self._unindex_schedule(schedule, keep_task=True)
             schedule.trigger = result.trigger
             schedule.last_fire_time = result.last_fire_time
@@ -377,15 +386,20 @@ class MemoryDataStore(BaseDataStore):
                     next_fire_time=schedule.next_fire_time,
                 )
             )
-            if result.jobs:
-                self._insert_jobs(result.jobs)
-                events.extend(
-                    JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
-                    for job in result.jobs
+            events.extend(
+                JobAdded(
+                    timestamp=now,
+                    job_id=job.id,
+                    task_id=job.task_id,
+                    schedule_id=job.schedule_id,
                 )
+                for job in result.jobs
+            )
 
         if refused:
-            events.append(LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused))
+            events.append(
+                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)  # type: ignore[arg-type]
+            )
         await self._publish_all(events)
         return refused
 
@@ -500,20 +514,23 @@ class MemoryDataStore(BaseDataStore):
 
     async def add_jobs(self, jobs: Sequence[Job]) -> None:
         self._insert_jobs(jobs)
-        publish = self._publish
+        publish, now = self._publish, get_clock().now()
         for job in jobs:
             await publish(
-                JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+                JobAdded(
+                    timestamp=now, job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id
+                )
             )
 
-    def _insert_jobs(self, jobs: Iterable[Job]) -> None:
+    def _insert_jobs(self, jobs: Sequence[Job]) -> None:
+        """Insert a batch of jobs, all or none (a duplicate ID rejects the batch)."""
         stored = self._jobs
-        jobs = list(jobs)
-        seen: set[UUID] = set()
-        for job in jobs:
-            if job.id in stored or job.id in seen:
+        for index, job in enumerate(jobs):
+            if job.id in stored:  # also catches a duplicate within the batch
+                for inserted in jobs[:index]:
+                    del stored[inserted.id]
                 raise ValueError(f"A job with the ID {job.id} already exists")
-            seen.add(job.id)
+            stored[job.id] = job
 
         queues, counts, seq = self._queues, self._job_counts_by_schedule, self._seq
         for job in jobs:
@@ -521,7 +538,6 @@ class MemoryDataStore(BaseDataStore):
                 _set(job, "acquired_by", None)  # a new job is never leased
                 _set(job, "acquired_until", None)
                 _set(job, "lease_token", None)
-            stored[job.id] = job
             entry = (job.created_at, next(seq), job)
             queue = queues.get(job.task_id)
             if queue is None:
@@ -529,7 +545,8 @@ class MemoryDataStore(BaseDataStore):
             queue.push(entry)
             if not queue.scheduled:
                 self._schedule_queue(job.task_id)
-            elif entry[:2] < queue.key:  # type: ignore[operator]
+            elif entry[0] < queue.key:  # type: ignore[operator]
+                # Older than the queue's head (seq breaks ties in favour of the head)
                 self._schedule_queue(job.task_id, force=True)
             if job.schedule_id is not None:
                 counts[job.schedule_id] = counts.get(job.schedule_id, 0) + 1
@@ -574,48 +591,57 @@ class MemoryDataStore(BaseDataStore):
         until = now + lease_duration
         acquired: list[Job] = []
         while ready and (limit is None or len(acquired) < limit):
-            key_time, key_seq, task_id, version = ready[0]
+            _, key_seq, task_id, version = ready[0]
             queue = queues[task_id]
             if queue.version != version:
                 heapq.heappop(ready)
                 continue
             head = queue.head()
-            while head is not None and stored.get(head[2].id) is not head[2]:
-                queue.pop_head()  # removed since it was queued
-                queue.stale -= 1
-                head = queue.head()
+            if queue.stale:
+                while head is not None and stored.get(head[2].id) is not head[2]:
+                    queue.pop_head()  # removed since it was queued
+                    queue.stale -= 1
+                    head = queue.head()
             if head is None:
                 heapq.heappop(ready)
                 queue.scheduled = False
                 continue
-            if head[0] != key_time or head[1] != key_seq:
+            if head[1] != key_seq:
                 # The entry's key was only a lower bound: refile and look again
-                queue.key = (head[0], head[1])
+                queue.key = head[0]
                 heapq.heapreplace(ready, (head[0], head[1], task_id, version))
                 continue
 
             job = head[2]
             deadline = job.start_deadline
             if deadline is not None and deadline < now:
-                queue.pop_head()
                 self._forget_job(job, queued=False)
                 self._finish(job, JobOutcome.missed_start_deadline, now, scheduler_id, events)
-                continue
-            task = tasks.get(task_id)
-            if task is not None:
-                max_jobs = task.max_running_jobs
-                if max_jobs is not None and task.running_jobs >= max_jobs:
-                    # No free slot: the task waits outside the heap until one frees up
-                    heapq.heappop(ready)
-                    queue.scheduled = False
-                    continue
-                task.running_jobs += 1
+            else:
+                task = tasks.get(task_id)
+                if task is not None:
+                    max_jobs = task.max_running_jobs
+                    running = task.running_jobs
+                    if max_jobs is not None and running >= max_jobs:
+                        # No free slot: the task waits outside the heap until one frees up
+                        heapq.heappop(ready)
+                        queue.scheduled = False
+                        continue
+                    _set(task, "running_jobs", running + 1)
+                _set(job, "acquired_by", scheduler_id)
+                _set(job, "acquired_until", until)
+                _set(job, "lease_token", token)
+                acquired.append(job)
 
+            # Refile the queue under its new head right away
             queue.pop_head()
-            _set(job, "acquired_by", scheduler_id)
-            _set(job, "acquired_until", until)
-            _set(job, "lease_token", token)
-            acquired.append(job)
+            head = queue.head()
+            if head is None:
+                heapq.heappop(ready)
+                queue.scheduled = False
+            else:
+                queue.key = head[0]
+                heapq.heapreplace(ready, (head[0], head[1], task_id, version))
 
         if acquired:
             batch = _LeaseBatch(until, acquired.copy())
@@ -625,6 +651,7 @@ class MemoryDataStore(BaseDataStore):
                 by_id[job.id] = batch
                 events.append(
                     JobAcquired(
+                        timestamp=now,
                         job_id=job.id,
                         scheduler_id=scheduler_id,
                         task_id=job.task_id,
@@ -657,7 +684,7 @@ class MemoryDataStore(BaseDataStore):
                 self._drop_from_batch(batch)
                 task = tasks.get(current.task_id)
                 if task is not None and task.running_jobs > 0:
-                    task.running_jobs -= 1
+                    _set(task, "running_jobs", task.running_jobs - 1)
                     if not self._queues[current.task_id].scheduled:
                         self._schedule_queue(current.task_id)
             if current.schedule_id is not None:
@@ -674,7 +701,7 @@ class MemoryDataStore(BaseDataStore):
                 )
             )
         if refused:
-            events.append(LeaseLost(scheduler_id=scheduler_id, job_ids=refused))
+            events.append(LeaseLost(scheduler_id=scheduler_id, job_ids=tuple(refused)))
         await self._publish_all(events)
         return refused
 
@@ -759,7 +786,7 @@ class MemoryDataStore(BaseDataStore):
             return
         queue.version += 1
         queue.scheduled = True
-        queue.key = (head[0], head[1])
+        queue.key = head[0]
         heapq.heappush(self._ready, (head[0], head[1], task_id, queue.version))
         if len(self._ready) > 2 * len(self._queues) + _COMPACT_SLACK:
             self._ready[:] = [
@@ -834,7 +861,7 @@ class MemoryDataStore(BaseDataStore):
         self._drop_from_batch(self._acquired.pop(job.id))
         task = self._tasks.get(job.task_id)
         if task is not None and task.running_jobs > 0:
-            task.running_jobs -= 1
+            _set(task, "running_jobs", task.running_jobs - 1)
             self._schedule_queue(job.task_id)
         if job.schedule_id is not None:
             self._discount_schedule_job(job.schedule_id)

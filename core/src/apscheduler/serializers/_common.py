@@ -22,11 +22,16 @@ class Unsupported(Exception):
     by :func:`serialization_error` once the walk has unwound and recorded the path."""
 
     def __init__(self, obj: Any, reason: str | None = None):
-        super().__init__(type(obj).__qualname__)
+        super().__init__(describe_type(obj))
         self.obj = obj
         self.reason = reason
         #: Path segments from the root to ``obj``, filled in while the walk unwinds.
         self.path: list[str] = []
+
+
+def describe_type(obj: Any) -> str:
+    """The qualified name of the type of ``obj``, without the ``<locals>`` noise."""
+    return type(obj).__qualname__.rpartition("<locals>.")[2]
 
 
 def serialization_error(
@@ -62,7 +67,7 @@ def serialization_error(
 def from_unsupported(serializer: str, exc: Unsupported, hint: str | None) -> SerializationError:
     return serialization_error(
         serializer,
-        type(exc.obj).__qualname__,
+        describe_type(exc.obj),
         "".join(exc.path),
         reason=exc.reason,
         hint=hint,
@@ -74,13 +79,14 @@ def relabel(exc: SerializationError, root: str) -> SerializationError:
 
     Errors from third-party serializers, which carry no path, get ``root`` as a prefix.
     """
-    if hasattr(exc, "type_name") and hasattr(exc, "path"):
+    parts: Any = exc
+    if hasattr(parts, "type_name") and hasattr(parts, "path"):
         new = serialization_error(
-            exc.serializer,  # type: ignore[attr-defined]
-            exc.type_name,  # type: ignore[attr-defined]
-            exc.path,  # type: ignore[attr-defined]
-            reason=exc.reason,  # type: ignore[attr-defined]
-            hint=exc.hint,  # type: ignore[attr-defined]
+            parts.serializer,
+            parts.type_name,
+            parts.path,
+            reason=parts.reason,
+            hint=parts.hint,
             root=root,
         )
     else:

@@ -20,7 +20,7 @@ so plain data costs one key lookup per dict.
 Safety: reading never instantiates a class named by the data except
 
 * trigger classes, looked up by their **registered name** in the plugin registry;
-* members of an ``Enum`` subclass (looked up by name, no constructor runs);
+* members of an ``Enum`` subclass (looked up by name, or by value for flags);
 * ``BaseException`` subclasses, created with ``__new__`` (no ``__init__`` runs); a type
   that does not resolve to an exception class becomes :class:`~apscheduler.RemoteError`.
 
@@ -37,7 +37,7 @@ from decimal import Decimal
 from enum import Enum, Flag
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,7 @@ from ._common import Unsupported
 #: The reserved key that marks a tagged dict.
 TAG = "__apscheduler__"
 
+_DT = TypeVar("_DT", datetime, time)
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 _SUBCLASSABLE = (
     str, int, float, list, tuple, dict, set, frozenset, bytes, bytearray,
@@ -280,7 +281,7 @@ class TaggedTreeConverter:
             return self._unstructure_other(value)
         try:
             ordered = sorted(value)  # stable output for equal sets, when the items allow
-        except TypeError:
+        except Exception:  # unorderable mixes, Decimal NaN...
             ordered = list(value)
         hook = self._unstructure_hook
         items = []
@@ -311,23 +312,8 @@ class TaggedTreeConverter:
     def _unstructure_datetime(self, value: datetime) -> Any:
         if type(value) is not datetime:
             return self._unstructure_other(value)
-        node: dict[str, Any] = {TAG: "datetime", "value": value.isoformat()}
-        tz = value.tzinfo
-        if tz is not None and type(tz) is not timezone:
-            key = _zone_key(tz)
-            if key is None:
-                raise Unsupported(
-                    value, f"its time zone {tz!r} has no IANA name; use zoneinfo.ZoneInfo"
-                )
-            node["tz"] = key
-            fold = value.fold
-            if not isinstance(tz, ZoneInfo):  # pytz: the offset tells which of two
-                restored = value.replace(tzinfo=ZoneInfo(key), fold=0)
-                fold = int(restored.utcoffset() != value.utcoffset())
-            if fold:
-                node["fold"] = 1
-        elif value.fold:
-            node["fold"] = 1
+        node: dict[str, Any] = {TAG: "datetime"}
+        _add_zone(node, value)
         return node
 
     def _unstructure_date(self, value: date) -> Any:
@@ -338,20 +324,8 @@ class TaggedTreeConverter:
     def _unstructure_time(self, value: time) -> Any:
         if type(value) is not time:
             return self._unstructure_other(value)
-        tz = value.tzinfo
         node: dict[str, Any] = {TAG: "time"}
-        if tz is not None and type(tz) is not timezone:
-            key = _zone_key(tz)
-            if key is None:
-                raise Unsupported(
-                    value, f"its time zone {tz!r} has no IANA name; use zoneinfo.ZoneInfo"
-                )
-            node["value"] = value.replace(tzinfo=None).isoformat()
-            node["tz"] = key
-        else:
-            node["value"] = value.isoformat()
-        if value.fold:
-            node["fold"] = 1
+        _add_zone(node, value)
         return node
 
     def _unstructure_timedelta(self, value: timedelta) -> Any:
@@ -442,15 +416,6 @@ class TaggedTreeConverter:
                 f"Invalid stored {tag!r} value: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def restore(self, tree: Any) -> Any:
-        """Restore a whole tree bottom-up (for decoders without an object hook)."""
-        tree_type = type(tree)
-        if tree_type is list:
-            return [self.restore(item) for item in tree]
-        if tree_type is dict:
-            return self.object_hook({key: self.restore(item) for key, item in tree.items()})
-        return tree
-
     def _structure_dict(self, node: dict[str, Any], _: type) -> dict[Any, Any]:
         result = {}
         for pair in _items(node):
@@ -468,26 +433,10 @@ class TaggedTreeConverter:
         return base64.b64decode(value.encode("ascii"), validate=True)
 
     def _structure_datetime(self, node: dict[str, Any], _: type) -> datetime:
-        value = datetime.fromisoformat(_str(node, "value"))
-        key = node.get("tz")
-        if key is not None:
-            if type(key) is not str:
-                raise TypeError("the time zone must be a string")
-            value = value.replace(tzinfo=ZoneInfo(key))
-        if node.get("fold"):
-            value = value.replace(fold=1)
-        return value
+        return _restore_zone(node, datetime.fromisoformat(_str(node, "value")))
 
     def _structure_time(self, node: dict[str, Any], _: type) -> time:
-        value = time.fromisoformat(_str(node, "value"))
-        key = node.get("tz")
-        if key is not None:
-            if type(key) is not str:
-                raise TypeError("the time zone must be a string")
-            value = value.replace(tzinfo=ZoneInfo(key))
-        if node.get("fold"):
-            value = value.replace(fold=1)
-        return value
+        return _restore_zone(node, time.fromisoformat(_str(node, "value")))
 
     def _structure_timedelta(self, node: dict[str, Any], _: type) -> timedelta:
         parts = node["value"]
@@ -562,7 +511,64 @@ def _str(node: dict[str, Any], key: str) -> str:
     return value
 
 
+def _add_zone(node: dict[str, Any], value: datetime | time) -> None:
+    """Fill ``node`` with the ISO text of ``value`` and what restores its exact tzinfo.
+
+    ``value`` holds the ISO text (with the UTC offset, for readers other than us). A named
+    zone adds ``tz`` (its IANA key); a fixed offset that ISO text cannot carry exactly
+    (sub-second) or a custom name adds ``offset`` (microseconds) / ``tzname``; ``fold``
+    is stored when it is 1.
+    """
+    tz = value.tzinfo
+    fold = value.fold
+    if tz is None or type(tz) is timezone:
+        node["value"] = value.isoformat()
+        if tz is not None:
+            offset = tz.utcoffset(None)
+            if offset.microseconds:
+                node["offset"] = offset // timedelta(microseconds=1)
+            name = tz.tzname(None)
+            if name != timezone(offset).tzname(None):
+                node["tzname"] = name
+    else:
+        key = _zone_key(tz)
+        if key is None:
+            raise Unsupported(
+                value, f"its time zone {tz!r} has no IANA name; use zoneinfo.ZoneInfo"
+            )
+        node["value"] = (
+            value.isoformat()
+            if isinstance(value, datetime)
+            else (value.replace(tzinfo=None).isoformat())
+        )
+        node["tz"] = key
+        if isinstance(value, datetime) and not isinstance(tz, ZoneInfo):
+            # pytz keeps fold at 0 and tells the two repeated wall times apart by offset
+            restored = value.replace(tzinfo=ZoneInfo(key), fold=0)
+            fold = int(restored.utcoffset() != value.utcoffset())
+    if fold:
+        node["fold"] = 1
+
+
+def _restore_zone(node: dict[str, Any], value: _DT) -> _DT:
+    key = node.get("tz")
+    if key is not None:
+        if type(key) is not str:
+            raise TypeError("the time zone must be a string")
+        value = value.replace(tzinfo=ZoneInfo(key))
+    elif "offset" in node or "tzname" in node:
+        offset = node.get("offset")
+        delta = timedelta(microseconds=offset) if type(offset) is int else value.utcoffset()
+        if delta is None:
+            raise ValueError("a fixed offset needs an offset")
+        name = node.get("tzname")
+        tz = timezone(delta, name) if type(name) is str else timezone(delta)
+        value = value.replace(tzinfo=tz)
+    if node.get("fold"):
+        value = value.replace(fold=1)
+    return value
+
+
 #: Shared instances (the type dispatch caches are per converter).
 json_tree = TaggedTreeConverter(native_bytes=False)
 binary_tree = TaggedTreeConverter(native_bytes=True)
-

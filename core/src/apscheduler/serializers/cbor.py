@@ -7,6 +7,7 @@ the serializer is created, not when this module is imported.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from io import BytesIO
 from typing import Any
 
 from .._exceptions import DeserializationError, SerializationError
@@ -31,13 +32,13 @@ def _import_cbor2() -> Any:
 
 def _object_hook(first: Any, second: Any) -> Any:
     # cbor2 < 6 calls object_hook(decoder, dict); cbor2 >= 6 calls it with (dict, immutable)
-    node = first if isinstance(first, Mapping) else second
+    node: Any = first if isinstance(first, Mapping) else second
     return binary_tree.object_hook(node)
 
 
 def _tag_hook(first: Any, second: Any) -> Any:
     # cbor2 < 6: tag_hook(decoder, tag); cbor2 >= 6: tag_hook(tag, immutable)
-    tag = second if isinstance(first, bool) or not hasattr(first, "tag") else first
+    tag = first if type(first).__name__ == "CBORTag" else second
     number = getattr(tag, "tag", tag)
     raise DeserializationError(f"Unknown CBOR tag {number!r} in stored data")
 
@@ -82,7 +83,7 @@ class CBORSerializer(Serializer):
 
     def serialize(self, obj: Any) -> bytes:
         if type(obj) is tuple and not obj:
-            return self._empty_tuple  # type: ignore[no-any-return]
+            return self._empty_tuple
         try:
             tree = self._tree
             try:
@@ -91,31 +92,45 @@ class CBORSerializer(Serializer):
                 plain = False
             if not plain:
                 obj = tree.unstructure(obj)
-            return self._cbor2.dumps(obj, **self.dump_options)  # type: ignore[no-any-return]
+            return self._cbor2.dumps(obj, **self.dump_options)
         except Unsupported as exc:
             raise from_unsupported(type(self).__name__, exc, PLAIN_DATA_HINT) from None
         except Exception as exc:
             raise SerializationError(
-                f"{type(self).__name__} cannot serialize the value: {type(exc).__name__}: "
-                f"{exc}"
+                f"{type(self).__name__} cannot serialize the value: {type(exc).__name__}: {exc}"
             ) from exc
 
     def deserialize(self, serialized: bytes) -> Any:
         if serialized == self._empty_tuple:
             return ()
         try:
-            return self._cbor2.loads(
-                serialized, object_hook=_object_hook, tag_hook=_tag_hook, **self.load_options
+            data = bytes(serialized)
+            stream = BytesIO(data)
+            decoder = self._cbor2.CBORDecoder(
+                stream, object_hook=_object_hook, tag_hook=_tag_hook, **self.load_options
             )
+            value = decoder.decode()
+            if stream.tell() != len(data):
+                raise DeserializationError(
+                    f"{type(self).__name__} cannot read the stored data: "
+                    f"{len(data) - stream.tell()} bytes of trailing garbage"
+                )
+            if (
+                value is self._cbor2.undefined
+                or type(value).__name__.lower().replace("_", "") == "breakmarkertype"
+            ):
+                raise DeserializationError(
+                    f"{type(self).__name__} cannot read the stored data: {value!r} is not a value"
+                )
+            return value
         except DeserializationError:
             raise
         except Exception as exc:
             cause: BaseException | None = exc
             while cause is not None:  # cbor2 wraps the errors raised by the hooks
                 if isinstance(cause, DeserializationError):
-                    raise cause
+                    raise cause from cause.__cause__
                 cause = cause.__cause__
             raise DeserializationError(
-                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: "
-                f"{exc}"
+                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: {exc}"
             ) from exc

@@ -82,8 +82,7 @@ class JSONSerializer(Serializer):
             raise
         except Exception as exc:
             raise SerializationError(
-                f"{type(self).__name__} cannot serialize the value: {type(exc).__name__}: "
-                f"{exc}"
+                f"{type(self).__name__} cannot serialize the value: {type(exc).__name__}: {exc}"
             ) from exc
 
     def _serialize(self, obj: Any) -> bytes:
@@ -119,6 +118,5 @@ class JSONSerializer(Serializer):
             raise
         except Exception as exc:
             raise DeserializationError(
-                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: "
-                f"{exc}"
+                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: {exc}"
             ) from exc

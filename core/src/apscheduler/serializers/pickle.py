@@ -7,7 +7,7 @@ from typing import Any
 
 from .._exceptions import DeserializationError
 from ..abc import Serializer
-from ._common import locate, serialization_error
+from ._common import describe_type, locate, serialization_error
 
 
 def _unpicklable(protocol: int) -> Any:
@@ -56,7 +56,7 @@ class PickleSerializer(Serializer):
                 culprit, path = obj, ""
             raise serialization_error(
                 type(self).__name__,
-                type(culprit).__qualname__,
+                describe_type(culprit),
                 path,
                 reason=f"{type(exc).__name__}: {exc}",
                 hint="pass a module-level function or a picklable object",
@@ -67,7 +67,5 @@ class PickleSerializer(Serializer):
             return pickle.loads(serialized)
         except Exception as exc:
             raise DeserializationError(
-                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: "
-                f"{exc}"
+                f"{type(self).__name__} cannot read the stored data: {type(exc).__name__}: {exc}"
             ) from exc
-

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 
 from .._converters import as_timezone, timezone_name
@@ -27,7 +28,7 @@ UTC = timezone.utc
 
 T = TypeVar("T")
 
-DateTimeInput = datetime | date | str  # what users may pass for a point in time
+_OFFSET_RE = re.compile(r"([+-])(\d\d):(\d\d)(?::(\d\d))?", re.ASCII)
 
 
 def to_utc(value: datetime) -> datetime:
@@ -137,14 +138,21 @@ def check_end_after_start(start: datetime, end: datetime | None) -> None:
         )
 
 
-def zone_to_state(tz: tzinfo) -> str | None:
-    """Name of ``tz`` for a state dict, or ``None`` for a fixed-offset zone (whose offset
-    the ISO strings of the state already carry)."""
+def zone_to_state(tz: tzinfo) -> str:
+    """Name of ``tz`` for a state dict: a zone name, or ``"+05:30"`` for a fixed offset.
+
+    :raises SerializationError: for a zone that has neither a name nor a fixed offset
+    """
     try:
         return timezone_name(tz)
     except ValueError:
         if isinstance(tz, timezone):
-            return None
+            offset = tz.utcoffset(None)
+            sign = "-" if offset < timedelta(0) else "+"
+            seconds = int(abs(offset).total_seconds())
+            hours, rest = divmod(seconds, 3600)
+            minutes, seconds = divmod(rest, 60)
+            return f"{sign}{hours:02}:{minutes:02}" + (f":{seconds:02}" if seconds else "")
         raise SerializationError(
             f"Cannot serialize the time zone {tz!r}: it has no name. "
             f"Use a zoneinfo.ZoneInfo zone (or a zone name string)."
@@ -152,10 +160,16 @@ def zone_to_state(tz: tzinfo) -> str | None:
 
 
 def zone_from_state(value: Any) -> tzinfo | None:
+    """Rebuild a zone stored by :func:`zone_to_state` (``None`` stays ``None``)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"expected a time zone name, got {value!r}")
+    match = _OFFSET_RE.fullmatch(value)
+    if match:
+        sign, hours, minutes, seconds = match.groups()
+        offset = timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0))
+        return timezone(-offset if sign == "-" else offset)
     return as_timezone(value)
 
 

@@ -12,11 +12,11 @@ from ._base import (
     UTC,
     BaseTrigger,
     date_from_state,
-    describe_zone,
     gap_or_fold,
     to_date,
     to_utc,
     zone_from_state,
+    zone_to_state,
 )
 
 #: How many invalid dates in a row (e.g. 29 February with ``years=1``) may be skipped
@@ -169,6 +169,21 @@ class CalendarIntervalTrigger(BaseTrigger):
             return start
         return start  # mixed months and days: the sequence must be walked
 
+    def _is_member(self, day: date) -> bool:
+        """Whether ``day`` belongs to the date sequence (always assumed for mixed
+        month-and-day steps, which can only be followed one date at a time)."""
+        month_step = self.years * 12 + self.months
+        day_step = self.weeks * 7 + self.days
+        start = self.start_date
+        if day < start:
+            return False
+        if not month_step:
+            return (day - start).days % day_step == 0
+        if not day_step:
+            months = (day.year - start.year) * 12 + day.month - start.month
+            return day.day == start.day and months % month_step == 0
+        return True
+
     def _fire_time(self, day: date) -> datetime | None:
         """The fire time on ``day``, or ``None`` if the time of day does not exist then."""
         fire_time = datetime.combine(day, self.time, tzinfo=self.timezone)
@@ -204,12 +219,17 @@ class CalendarIntervalTrigger(BaseTrigger):
         if self._last_fire_date is None:
             found = self._first_at_or_after(get_clock().now(), inclusive=True)
         else:
-            following = self._advance(self._last_fire_date)
-            found = None
-            if following is not None:
-                # Fire times only ever move forward, even across large offset changes
-                previous = datetime.combine(self._last_fire_date, self.time, self.timezone)
-                found = self._search(following, previous, inclusive=False)
+            # Fire times only ever move forward, even across large offset changes
+            previous = datetime.combine(self._last_fire_date, self.time, self.timezone)
+            if self._is_member(self._last_fire_date):
+                following = self._advance(self._last_fire_date)
+                found = None
+                if following is not None:
+                    found = self._search(following, previous, inclusive=False)
+            else:
+                # A last fire date set from outside that is not in the sequence: find
+                # the first member after it, anchored on the start date
+                found = self._first_at_or_after(previous, inclusive=False)
         if found is None:
             return None
         self._last_fire_date, fire_time = found
@@ -233,7 +253,7 @@ class CalendarIntervalTrigger(BaseTrigger):
             "time": [self.time.hour, self.time.minute, self.time.second],
             "start_date": self.start_date.isoformat(),
             "end_date": None if self.end_date is None else self.end_date.isoformat(),
-            "timezone": describe_zone(self.timezone),
+            "timezone": zone_to_state(self.timezone),
             "last_fire_date": (
                 None if self._last_fire_date is None else self._last_fire_date.isoformat()
             ),
@@ -273,7 +293,9 @@ class CalendarIntervalTrigger(BaseTrigger):
             if value
         ]
         fields += [
-            ("time", self.time.isoformat()),
+            ("hour", self.time.hour),
+            ("minute", self.time.minute),
+            ("second", self.time.second),
             ("start_date", self.start_date),
             ("end_date", self.end_date),
             ("timezone", self.timezone),

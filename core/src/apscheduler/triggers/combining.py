@@ -74,7 +74,12 @@ def unmarshal_trigger(data: Any) -> Trigger:
     if not (isinstance(cls, type) and issubclass(cls, Trigger)):
         raise DeserializationError(f"The registered trigger {name!r} is not a Trigger class")
     trigger = cls.__new__(cls)
-    trigger.__setstate__(data.get("state"))
+    try:
+        trigger.__setstate__(data.get("state"))
+    except DeserializationError:
+        raise
+    except Exception as exc:  # a third-party trigger's own validation error
+        raise DeserializationError(f"Invalid state for the trigger {name!r}: {exc!r}") from exc
     return trigger
 
 

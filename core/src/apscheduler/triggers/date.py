@@ -45,6 +45,11 @@ class DateTrigger(BaseTrigger):
         self.run_time = to_datetime(value, as_timezone(timezone), "run_time")
         self._completed = False
 
+    @property
+    def run_date(self) -> datetime:
+        """APScheduler 3 name of :attr:`run_time`."""
+        return self.run_time
+
     def next(self) -> datetime | None:
         if self._completed:
             return None

@@ -75,7 +75,7 @@ class IntervalTrigger(BaseTrigger):
         if timezone is not None:
             zone = as_timezone(timezone)
         elif isinstance(start, datetime) and start.tzinfo is not None:
-            zone = start.tzinfo
+            zone = as_timezone(start.tzinfo)  # pytz zones become ZoneInfo
         else:
             zone = as_timezone(None)
 
@@ -107,6 +107,21 @@ class IntervalTrigger(BaseTrigger):
             raise ValueError("The interval must be positive (give weeks, days, hours...)")
         self.interval = interval
         self._components = tuple(components)
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The zone of the fire times (that of :attr:`start_time`)."""
+        return self.start_time.tzinfo  # type: ignore[return-value]
+
+    @property
+    def start_date(self) -> datetime:
+        """APScheduler 3 name of :attr:`start_time`."""
+        return self.start_time
+
+    @property
+    def end_date(self) -> datetime | None:
+        """APScheduler 3 name of :attr:`end_time`."""
+        return self.end_time
 
     def _fire_time_at(self, utc: datetime) -> datetime | None:
         """Convert a UTC instant to the start time's zone, honouring ``end_time``."""

@@ -148,6 +148,8 @@ class MQTTEventBroker(BaseExternalEventBroker):
         self._subscribed: anyio.Event | None = None
         self._ever_connected = False
         self._stopping = False
+        #: Set (and replaced) in the event loop each time the connection goes up or down.
+        self._connection_changed = anyio.Event()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MQTTEventBroker:
@@ -201,12 +203,14 @@ class MQTTEventBroker(BaseExternalEventBroker):
     async def start(self, exit_stack: AsyncExitStack, logger: Logger) -> None:
         """Connect (raising ``OSError`` if the server cannot be reached now), start paho's
         network thread and wait until the subscription is confirmed."""
+        self._logger = logger
+        self._subscribed = anyio.Event()
+        # Connect before entering any task group, so that an unreachable server surfaces
+        # as the plain OSError rather than wrapped in an exception group
+        await anyio.to_thread.run_sync(self._client.connect, self.host, self.port, self.keepalive)
         await super().start(exit_stack, logger)
         self._portal = await exit_stack.enter_async_context(BlockingPortal())
-        self._subscribed = anyio.Event()
-        await anyio.to_thread.run_sync(
-            self._client.connect, self.host, self.port, self.keepalive
-        )
+        # Registered after the portal, so it runs first: paho stops before the portal does
         exit_stack.push_async_callback(self._stop_network)
         self._client.loop_start()
         with anyio.fail_after(self.start_timeout):
@@ -246,6 +250,7 @@ class MQTTEventBroker(BaseExternalEventBroker):
         with self._lock:
             self._connected = True
             flushed, dropped = self._flush_outbox()
+        self._to_loop(self._signal_connection_change)
         if self._ever_connected:
             self._logger.info(
                 "Reconnected to the MQTT server %s:%s; sent %d queued event(s), %d dropped",
@@ -266,6 +271,7 @@ class MQTTEventBroker(BaseExternalEventBroker):
     ) -> None:
         with self._lock:
             was_connected, self._connected = self._connected, False
+        self._to_loop(self._signal_connection_change)
         if was_connected and not self._stopping:
             self._logger.warning(
                 "Lost the connection to the MQTT server %s:%s (%s); reconnecting. Events "
@@ -274,6 +280,10 @@ class MQTTEventBroker(BaseExternalEventBroker):
                 self.port,
                 reason_code,
             )
+
+    def _signal_connection_change(self) -> None:
+        event, self._connection_changed = self._connection_changed, anyio.Event()
+        event.set()
 
     def _on_subscribe(
         self,

@@ -112,10 +112,14 @@ class RedisEventBroker(BaseExternalEventBroker):
     async def start(self, exit_stack: AsyncExitStack, logger: Logger) -> None:
         """Subscribe to the channel (raising if Redis cannot be reached now), then run
         the receiver and the sender in the background until ``exit_stack`` closes."""
-        await super().start(exit_stack, logger)
+        self._logger = logger
+        # Subscribe before entering any task group, so that a failure surfaces as the
+        # plain connection error rather than wrapped in an exception group
         if self._owns_client:
             exit_stack.push_async_callback(self._client.aclose)
         pubsub = await self._subscribe()
+        exit_stack.push_async_callback(_close_quietly, pubsub)
+        await super().start(exit_stack, logger)
         self._tasks = await exit_stack.enter_async_context(anyio.create_task_group())
         exit_stack.push_async_callback(self._stop_background)
         self._tasks.start_soon(self._receive_loop, pubsub)

@@ -101,7 +101,9 @@ class TransactionRunner:
     def __init__(self, engine: Engine | AsyncEngine, *, max_threads: int = 8) -> None:
         self.engine = engine
         self.is_async = isinstance(engine, AsyncEngine)
-        self.sync_engine: Engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+        self.sync_engine: Engine = (
+            engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+        )
         self.is_sqlite = self.sync_engine.dialect.name == "sqlite"
         self._limiter = anyio.CapacityLimiter(max_threads)
         self._write_lock: anyio.Lock | None = anyio.Lock() if self.is_sqlite else None

@@ -71,9 +71,12 @@ def prepare_schema(conn: Connection, tables: Tables) -> int:
     _acquire_setup_lock(conn, tables)
     try:
         schema = tables.meta.schema
-        if schema and conn.dialect.name != "sqlite":
-            conn.execute(CreateSchema(schema, if_not_exists=True))
         inspector = inspect(conn)
+        # Checked first: CREATE SCHEMA needs a privilege that a role owning only its
+        # schema lacks, even with IF NOT EXISTS
+        if schema and conn.dialect.name != "sqlite" and not inspector.has_schema(schema):
+            conn.execute(CreateSchema(schema, if_not_exists=True))
+            inspector = inspect(conn)
         if not inspector.has_table(tables.meta.name, schema=schema):
             if inspector.has_table(tables.tasks.name, schema=schema):
                 raise RuntimeError(

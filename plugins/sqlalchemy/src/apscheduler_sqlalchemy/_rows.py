@@ -48,6 +48,41 @@ def td_from_us(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(microseconds=value)
 
 
+class _EmptyValues:
+    """The serialized forms of ``()`` and ``{}`` for one serializer: most jobs have no
+    arguments, and comparing bytes is far cheaper than (de)serializing."""
+
+    def __init__(self, serializer: Serializer) -> None:
+        self.args = serializer.serialize(())
+        self.kwargs = serializer.serialize({})
+
+
+_empty_cache: dict[int, tuple[Serializer, _EmptyValues]] = {}
+
+
+def _empty(serializer: Serializer) -> _EmptyValues:
+    entry = _empty_cache.get(id(serializer))
+    if entry is None or entry[0] is not serializer:
+        entry = _empty_cache[id(serializer)] = (serializer, _EmptyValues(serializer))
+    return entry[1]
+
+
+def serialize_args(serializer: Serializer, args: tuple[Any, ...]) -> bytes:
+    return _empty(serializer).args if not args else serializer.serialize(args)
+
+
+def serialize_kwargs(serializer: Serializer, kwargs: dict[str, Any]) -> bytes:
+    return _empty(serializer).kwargs if not kwargs else serializer.serialize(kwargs)
+
+
+def deserialize_args(serializer: Serializer, data: bytes) -> Any:
+    return () if data == _empty(serializer).args else serializer.deserialize(data)
+
+
+def deserialize_kwargs(serializer: Serializer, data: bytes) -> Any:
+    return {} if data == _empty(serializer).kwargs else serializer.deserialize(data)
+
+
 # Tasks
 
 
@@ -83,8 +118,8 @@ def schedule_to_row(schedule: Schedule, serializer: Serializer) -> dict[str, Any
         "id": schedule.id,
         "task_id": schedule.task_id,
         "trigger": serializer.serialize(schedule.trigger),
-        "args": serializer.serialize(schedule.args),
-        "kwargs": serializer.serialize(schedule.kwargs),
+        "args": serialize_args(serializer, schedule.args),
+        "kwargs": serialize_kwargs(serializer, schedule.kwargs),
         "name": schedule.name,
         "paused": schedule.paused,
         "pause_note": schedule.pause_note,
@@ -107,8 +142,8 @@ def schedule_from_row(row: Mapping[str, Any], serializer: Serializer) -> Schedul
         id=row["id"],
         task_id=row["task_id"],
         trigger=serializer.deserialize(row["trigger"]),
-        args=serializer.deserialize(row["args"]),
-        kwargs=serializer.deserialize(row["kwargs"]),
+        args=deserialize_args(serializer, row["args"]),
+        kwargs=deserialize_kwargs(serializer, row["kwargs"]),
         name=row["name"],
         paused=bool(row["paused"]),
         pause_note=row["pause_note"],
@@ -133,8 +168,8 @@ def job_to_row(job: Job, serializer: Serializer) -> dict[str, Any]:
     return {
         "id": job.id,
         "task_id": job.task_id,
-        "args": serializer.serialize(job.args),
-        "kwargs": serializer.serialize(job.kwargs),
+        "args": serialize_args(serializer, job.args),
+        "kwargs": serialize_kwargs(serializer, job.kwargs),
         "schedule_id": job.schedule_id,
         "scheduled_fire_time": to_us(job.scheduled_fire_time),
         "executor": job.executor,
@@ -153,8 +188,8 @@ def job_from_row(row: Mapping[str, Any], serializer: Serializer) -> Job:
     return Job(
         id=row["id"],
         task_id=row["task_id"],
-        args=serializer.deserialize(row["args"]),
-        kwargs=serializer.deserialize(row["kwargs"]),
+        args=deserialize_args(serializer, row["args"]),
+        kwargs=deserialize_kwargs(serializer, row["kwargs"]),
         schedule_id=row["schedule_id"],
         scheduled_fire_time=from_us(row["scheduled_fire_time"]),
         executor=row["executor"],

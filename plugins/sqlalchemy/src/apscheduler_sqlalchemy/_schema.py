@@ -103,7 +103,7 @@ def build_tables(prefix: str = "", schema: str | None = None) -> Tables:
         Column("lease_token", String(32)),
         Index(f"{prefix}ix_schedules_task_id", "task_id"),
         # Due schedules: "paused = false AND next_fire_time <= now ORDER BY next_fire_time"
-        Index(f"{prefix}ix_schedules_due", "paused", "next_fire_time"),
+        Index(f"{prefix}ix_schedules_due", "paused", "next_fire_time", "id"),
     )
     jobs = Table(
         name("jobs"),
@@ -130,6 +130,8 @@ def build_tables(prefix: str = "", schema: str | None = None) -> Tables:
         # expired leases ("acquired_until < now") both use this one.
         Index(f"{prefix}ix_jobs_acquired_until", "acquired_until", "created_at"),
         Index(f"{prefix}ix_jobs_acquired_by", "acquired_by"),
+        # Queued jobs past their start deadline
+        Index(f"{prefix}ix_jobs_start_deadline", "acquired_until", "start_deadline"),
     )
     job_results = Table(
         name("job_results"),

@@ -33,9 +33,9 @@ from .matcher import CronSpec, WallClock, compile_spec
 
 __all__ = ["CronTrigger"]
 
-_SECOND = timedelta(seconds=1)
 _DateTimeInput = datetime | date | str
 _FieldInput = int | str | None
+_Found = tuple[datetime, WallClock, datetime]  # fire time, its wall clock, its naive UTC
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -109,7 +109,6 @@ class CronTrigger(BaseTrigger):
     _last_fire_time: datetime | None
     #: (wall-clock, naive UTC) of the last fire time, to resume the search cheaply
     _cursor: tuple[WallClock, datetime] | None
-    _found: tuple[WallClock, datetime] | None
 
     def __init__(
         self,
@@ -153,7 +152,7 @@ class CronTrigger(BaseTrigger):
         check_end_after_start(self.start_time, self.end_time)
         self._end_utc = None if self.end_time is None else _naive_utc(self.end_time)
         self._last_fire_time = None
-        self._cursor = self._found = None
+        self._cursor = None
 
     @classmethod
     def from_crontab(
@@ -207,12 +206,22 @@ class CronTrigger(BaseTrigger):
         """The expression of each field (after filling in omitted fields), by name."""
         return dict(self._texts)
 
+    @property
+    def start_date(self) -> datetime:
+        """APScheduler 3 name of :attr:`start_time`."""
+        return self.start_time
+
+    @property
+    def end_date(self) -> datetime | None:
+        """APScheduler 3 name of :attr:`end_time`."""
+        return self.end_time
+
     # Searching
 
     def _gap_end(self, naive: datetime, skipped: timedelta) -> datetime:
         """The first existing wall-clock second after ``naive``, which lies in a gap of
         (at most) ``skipped`` length."""
-        low, high = 0, int(skipped.total_seconds())
+        low, high = 0, max(int(skipped.total_seconds()), 1)
         tz = self.timezone
         while high - low > 1:
             middle = (low + high) // 2
@@ -223,9 +232,12 @@ class CronTrigger(BaseTrigger):
                 high = middle
         return naive + timedelta(seconds=high)
 
-    def _search(self, wall: WallClock, limit: datetime, inclusive: bool) -> datetime | None:
+    def _search(self, wall: WallClock, limit: datetime, inclusive: bool) -> _Found | None:
         """The first fire time at or after the wall-clock time ``wall`` whose instant is
-        after ``limit`` (naive UTC), or at it when ``inclusive``."""
+        after ``limit`` (naive UTC), or at it when ``inclusive``.
+
+        Returns the fire time with its wall-clock components and naive UTC instant.
+        """
         tz = self.timezone
         next_match = self._spec.next_match
         try:
@@ -233,7 +245,10 @@ class CronTrigger(BaseTrigger):
                 match = next_match(wall)
                 if match is None:
                     return None
-                offset = _regular_offset(tz, match[0], match[1], match[2])
+                try:
+                    offset = _regular_offset(tz, match[0], match[1], match[2])
+                except TypeError:  # an unhashable tzinfo
+                    offset = _regular_offset.__wrapped__(tz, match[0], match[1], match[2])
                 if offset is not None:  # fast path: no clock change on this day
                     utc = datetime(*match) - offset
                     if utc < limit or (utc == limit and not inclusive):
@@ -261,12 +276,11 @@ class CronTrigger(BaseTrigger):
                         continue
                 if self._end_utc is not None and utc > self._end_utc:
                     return None
-                self._found = (match, utc)
-                return candidate
+                return candidate, match, utc
         except OverflowError:  # beyond year 9999
             return None
 
-    def _search_after(self, threshold: datetime, inclusive: bool) -> datetime | None:
+    def _search_after(self, threshold: datetime, inclusive: bool) -> _Found | None:
         """The first fire time after the aware datetime ``threshold`` (or at it)."""
         try:
             limit = _naive_utc(threshold)
@@ -280,17 +294,18 @@ class CronTrigger(BaseTrigger):
 
     def next(self) -> datetime | None:
         if self._last_fire_time is None:
-            result = self._search_after(self.start_time, inclusive=True)
+            found = self._search_after(self.start_time, inclusive=True)
         else:
             if self._cursor is None:
                 local = self._last_fire_time.astimezone(self.timezone).replace(tzinfo=None)
                 self._cursor = (_wall_clock(local), _naive_utc(self._last_fire_time))
             wall, limit = self._cursor
-            result = self._search((*wall[:5], wall[5] + 1), limit, inclusive=False)
-        if result is not None:
-            self._last_fire_time = result
-            self._cursor = self._found
-        return result
+            found = self._search((*wall[:5], wall[5] + 1), limit, inclusive=False)
+        if found is None:
+            return None
+        self._last_fire_time, wall, limit = found
+        self._cursor = (wall, limit)
+        return self._last_fire_time
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
@@ -301,10 +316,12 @@ class CronTrigger(BaseTrigger):
         start = self.start_time
         if previous_fire_time is None:
             threshold = now if to_utc(now) > to_utc(start) else start
-            return self._search_after(threshold, inclusive=True)
-        if to_utc(previous_fire_time) < to_utc(start):
-            return self._search_after(start, inclusive=True)
-        return self._search_after(previous_fire_time, inclusive=False)
+            found = self._search_after(threshold, inclusive=True)
+        elif to_utc(previous_fire_time) < to_utc(start):
+            found = self._search_after(start, inclusive=True)
+        else:
+            found = self._search_after(previous_fire_time, inclusive=False)
+        return None if found is None else found[0]
 
     # State
 
@@ -331,11 +348,14 @@ class CronTrigger(BaseTrigger):
             start_time = datetime_from_state(state["start_time"], zone)
             if start_time is None:
                 raise ValueError("start_time is missing")
-            self.timezone = zone if zone is not None else start_time.tzinfo  # type: ignore[assignment]
+            if zone is None:
+                raise ValueError("timezone is missing")
+            self.timezone = zone
             self.start_time = start_time
             self.end_time = datetime_from_state(state.get("end_time"), self.timezone)
             self._end_utc = None if self.end_time is None else _naive_utc(self.end_time)
             self._last_fire_time = datetime_from_state(state.get("last_fire_time"), self.timezone)
+            self._cursor = None
         except (TypeError, ValueError) as exc:
             raise self._state_error(exc) from exc
 

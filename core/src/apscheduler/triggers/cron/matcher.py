@@ -42,6 +42,7 @@ class CronSpec:
         "_weekday",
         "_days_cache",
         "_year_cache",
+        "_never_matches",
     )
 
     def __init__(self, fields: dict[str, ParsedField]):
@@ -56,6 +57,7 @@ class CronSpec:
         self._weekday = fields["day_of_week"]
         self._days_cache: dict[tuple[int, int], tuple[int, ...]] = {}
         self._year_cache: dict[int, bool] = {}
+        self._never_matches = False
 
     def __deepcopy__(self, memo: dict[int, object]) -> CronSpec:
         return self  # immutable (its caches are pure functions of the fields)
@@ -98,6 +100,8 @@ class CronSpec:
             cached = self._year_cache[key] = any(
                 self.days_of_month(year, month) for month in self._months
             )
+            if len(self._year_cache) == _CYCLE and not any(self._year_cache.values()):
+                self._never_matches = True  # no day of any possible calendar matches
         return cached
 
     def next_match(self, start: WallClock) -> WallClock | None:
@@ -112,7 +116,7 @@ class CronSpec:
         years, months = self._years, self._months
         while True:
             index = bisect_left(years, year)
-            if index == len(years):
+            if index == len(years) or self._never_matches:
                 return None
             if years[index] != year:
                 year, month, day, hour, minute, second = years[index], 1, 1, 0, 0, 0

@@ -1,0 +1,5 @@
+"""``python -m apscheduler.cli``: the same as the ``apscheduler`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,821 @@
+"""The store's SQL, one method per operation, each run inside one transaction.
+
+Every method takes the connection and an ``events`` list; events are appended there and
+published by the store only after the transaction has committed. Methods never publish
+and never commit themselves, so a retried transaction starts from a clean slate.
+
+Concurrency rules used throughout:
+
+* Rows that a competing scheduler may want at the same time (due schedules, queued jobs,
+  expired leases) are selected ``FOR UPDATE SKIP LOCKED`` where the database supports
+  it (PostgreSQL, MySQL 8, MariaDB >= 10.6): competitors take different rows instead of
+  queueing behind each other. SQLite has no row locks; its writers are serialised by
+  ``BEGIN IMMEDIATE``.
+* Rows being released are locked plainly (``FOR UPDATE``) and their ``lease_token`` is
+  compared with the releaser's: the fencing check and the write happen under one lock.
+* Locks are always taken jobs first, then tasks in ID order, so that acquiring and
+  releasing never deadlock each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import attrs
+from apscheduler import (
+    ConflictingIdError,
+    ConflictPolicy,
+    Job,
+    JobAcquired,
+    JobAdded,
+    JobDeserializationFailed,
+    JobOutcome,
+    JobReleased,
+    JobRemoved,
+    JobResult,
+    LeaseLost,
+    Schedule,
+    ScheduleAdded,
+    ScheduleDeserializationFailed,
+    ScheduleRemoved,
+    ScheduleUpdated,
+    TaskAdded,
+    TaskRemoved,
+    TaskUpdated,
+)
+from apscheduler.abc import Serializer
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from ._clock import now
+from ._rows import (
+    from_us,
+    job_from_row,
+    result_from_row,
+    result_to_row,
+    schedule_from_row,
+    task_from_row,
+    td_to_us,
+    to_us,
+)
+from ._schema import Tables
+
+T = TypeVar("T")
+Events = list[Any]
+
+#: Largest number of values bound in one ``IN (...)`` list.
+_IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+@attrs.define(frozen=True)
+class _Finished:
+    """A job being released, with what its ``JobReleased`` event needs."""
+
+    job_id: UUID
+    task_id: str
+    schedule_id: str | None
+    scheduled_fire_time: datetime | None
+    result: JobResult
+    released_by: str
+    holds_slot: bool
+
+
+@attrs.define(frozen=True)
+class PreparedRelease:
+    """A schedule release with its blobs serialized before the transaction."""
+
+    schedule_id: str
+    task_id: str
+    lease_token: str | None
+    trigger: bytes | None  # None: keep the stored trigger (it could not be serialized)
+    last_fire_time: datetime | None
+    next_fire_time: datetime | None
+    job_rows: tuple[dict[str, Any], ...]
+    jobs: tuple[Job, ...]
+
+
+class SQLOperations:
+    """The store's queries for one set of tables on one kind of database."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        serializer: Serializer,
+        dialect: str,
+        skip_locked: bool,
+        logger: logging.Logger,
+    ) -> None:
+        self.t = tables
+        self.serializer = serializer
+        self.dialect = dialect
+        self.skip_locked = skip_locked
+        self.logger = logger
+
+    # Helpers
+
+    def _locked(self, stmt: Select[Any], *, skip: bool = False) -> Select[Any]:
+        if self.dialect == "sqlite":
+            return stmt  # BEGIN IMMEDIATE already holds the database's write lock
+        if skip and self.skip_locked:
+            return stmt.with_for_update(skip_locked=True)
+        return stmt.with_for_update()
+
+    def _insert_ignoring_duplicates(self, conn: Connection, table: Any, rows: list[dict]) -> None:
+        """Insert rows, skipping those whose primary key exists (a retried transaction
+        whose first commit did succeed must not fail on its own rows)."""
+        if not rows:
+            return
+        if self.dialect in ("postgresql", "sqlite"):
+            stmt = _dialect_insert(self.dialect, table).on_conflict_do_nothing()
+        elif self.dialect == "mysql":
+            stmt = _dialect_insert(self.dialect, table)
+            pk = table.primary_key.columns.values()[0]
+            stmt = stmt.on_duplicate_key_update({pk.name: stmt.inserted[pk.name]})
+        else:
+            stmt = insert(table)
+        conn.execute(stmt, rows)
+
+    def _upsert(self, conn: Connection, table: Any, row: dict[str, Any]) -> None:
+        pk = table.primary_key.columns.values()[0]
+        updates = [name for name in row if name != pk.name]
+        if self.dialect in ("postgresql", "sqlite"):
+            stmt = _dialect_insert(self.dialect, table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[pk], set_={name: stmt.excluded[name] for name in updates}
+            )
+            conn.execute(stmt, row)
+        elif self.dialect == "mysql":
+            stmt = _dialect_insert(self.dialect, table)
+            stmt = stmt.on_duplicate_key_update({name: stmt.inserted[name] for name in updates})
+            conn.execute(stmt, row)
+        else:
+            values = {name: row[name] for name in updates}
+            if not conn.execute(update(table).where(pk == row[pk.name]).values(values)).rowcount:
+                conn.execute(insert(table).values(row))
+
+    # Tasks
+
+    def add_task(self, conn: Connection, events: Events, row: dict[str, Any]) -> None:
+        tt = self.t.tasks
+        existed = conn.execute(select(tt.c.id).where(tt.c.id == row["id"])).first() is not None
+        self._upsert(conn, tt, row)
+        cls = TaskUpdated if existed else TaskAdded
+        events.append(cls(task_id=row["id"]))
+
+    def remove_task(self, conn: Connection, events: Events, task_id: str) -> bool:
+        tt = self.t.tasks
+        if not conn.execute(delete(tt).where(tt.c.id == task_id)).rowcount:
+            return False
+        events.append(TaskRemoved(task_id=task_id))
+        return True
+
+    def get_tasks(self, conn: Connection, events: Events, task_id: str | None) -> list[Any]:
+        tt = self.t.tasks
+        stmt = select(tt).order_by(tt.c.id)
+        if task_id is not None:
+            stmt = stmt.where(tt.c.id == task_id)
+        return [task_from_row(row) for row in conn.execute(stmt).mappings()]
+
+    # Schedules
+
+    def _schedules_from_rows(self, rows: Iterable[Any], events: Events) -> list[Schedule]:
+        schedules: list[Schedule] = []
+        for row in rows:
+            try:
+                schedules.append(schedule_from_row(row, self.serializer))
+            except Exception as exc:
+                self.logger.error(
+                    "Skipping schedule %r: it cannot be deserialized (%s)",
+                    row["id"], _describe(exc),
+                )
+                events.append(
+                    ScheduleDeserializationFailed(schedule_id=row["id"], exception=_describe(exc))
+                )
+        return schedules
+
+    def get_schedules(
+        self, conn: Connection, events: Events, ids: list[str] | None
+    ) -> list[Schedule]:
+        st = self.t.schedules
+        if ids is None:
+            rows = conn.execute(select(st).order_by(st.c.id)).mappings().all()
+        else:
+            rows = []
+            for chunk in _chunks(ids):
+                rows.extend(conn.execute(select(st).where(st.c.id.in_(chunk))).mappings())
+            rows.sort(key=lambda row: row["id"])
+        return self._schedules_from_rows(rows, events)
+
+    def add_schedule(
+        self,
+        conn: Connection,
+        events: Events,
+        row: dict[str, Any],
+        policy: ConflictPolicy,
+    ) -> None:
+        st = self.t.schedules
+        # A stored schedule is never half-owned: replacing it ends any lease on it, so a
+        # scheduler still processing the old version has its release refused.
+        row = {**row, "acquired_by": None, "acquired_until": None, "lease_token": None}
+        existed = conn.execute(
+            self._locked(select(st.c.id).where(st.c.id == row["id"]))
+        ).first() is not None
+        if existed:
+            if policy is ConflictPolicy.do_nothing:
+                return
+            if policy is ConflictPolicy.exception:
+                raise ConflictingIdError(row["id"])
+            conn.execute(update(st).where(st.c.id == row["id"]).values(row))
+            cls: Any = ScheduleUpdated
+        else:
+            if policy is ConflictPolicy.replace:
+                self._upsert(conn, st, row)
+            elif policy is ConflictPolicy.exception:
+                try:
+                    conn.execute(insert(st), row)
+                except IntegrityError:
+                    raise ConflictingIdError(row["id"]) from None
+            else:
+                self._insert_ignoring_duplicates(conn, st, [row])
+            cls = ScheduleAdded
+        events.append(
+            cls(
+                schedule_id=row["id"],
+                task_id=row["task_id"],
+                next_fire_time=from_us(row["next_fire_time"]),
+            )
+        )
+
+    def remove_schedules(
+        self, conn: Connection, events: Events, ids: list[str], finished: bool
+    ) -> None:
+        st = self.t.schedules
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                self._locked(select(st.c.id, st.c.task_id).where(st.c.id.in_(chunk)))
+            ).all()
+            if not rows:
+                continue
+            conn.execute(delete(st).where(st.c.id.in_([row.id for row in rows])))
+            for row in rows:
+                events.append(
+                    ScheduleRemoved(schedule_id=row.id, task_id=row.task_id, finished=finished)
+                )
+
+    def acquire_schedules(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        lease_duration: timedelta,
+        limit: int,
+    ) -> list[Schedule]:
+        st = self.t.schedules
+        now_us = to_us(now())
+        until_us = now_us + td_to_us(lease_duration)
+        due = (
+            select(st.c.id)
+            .where(
+                st.c.paused == false(),
+                st.c.next_fire_time <= now_us,
+                or_(
+                    st.c.acquired_until.is_(None),
+                    st.c.acquired_until < now_us,
+                    st.c.acquired_by == scheduler_id,
+                ),
+            )
+            .order_by(st.c.next_fire_time, st.c.id)
+            .limit(limit)
+        )
+        ids = list(conn.execute(self._locked(due, skip=True)).scalars())
+        if not ids:
+            return []
+        token = uuid4().hex
+        conn.execute(
+            update(st)
+            .where(st.c.id.in_(ids))
+            .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
+        )
+        rows = conn.execute(select(st).where(st.c.id.in_(ids))).mappings().all()
+        schedules = self._schedules_from_rows(rows, events)
+        good = {schedule.id for schedule in schedules}
+        bad = [row["id"] for row in rows if row["id"] not in good]
+        if bad:
+            # Quarantine unreadable schedules for one lease period, held by nobody: not
+            # re-acquired at once (no busy loop), and a scheduler that can read them (a
+            # host with the missing plugin) gets them when the lease runs out.
+            conn.execute(
+                update(st)
+                .where(st.c.id.in_(bad))
+                .values(acquired_by=None, acquired_until=until_us, lease_token=None)
+            )
+        schedules.sort(key=lambda schedule: (schedule.next_fire_time, schedule.id))
+        return schedules
+
+    def release_schedules(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        releases: Sequence[PreparedRelease],
+    ) -> list[str]:
+        st = self.t.schedules
+        ids = [release.schedule_id for release in releases]
+        current: dict[str, Any] = {}
+        for chunk in _chunks(ids):
+            stmt = select(st.c.id, st.c.acquired_by, st.c.lease_token).where(st.c.id.in_(chunk))
+            for row in conn.execute(self._locked(stmt)):
+                current[row.id] = row
+
+        accepted: list[PreparedRelease] = []
+        refused: list[str] = []
+        for release in releases:
+            row = current.get(release.schedule_id)
+            if row is None:  # removed (or replaced) while it was being processed
+                holds = False
+            elif release.lease_token is not None:
+                holds = row.lease_token == release.lease_token
+            else:
+                holds = row.acquired_by == scheduler_id
+            (accepted if holds else refused).append(release)
+
+        if accepted:
+            values: dict[str, Any] = {
+                "last_fire_time": bindparam("b_last"),
+                "next_fire_time": bindparam("b_next"),
+                "acquired_by": None,
+                "acquired_until": None,
+                "lease_token": None,
+            }
+            with_trigger = [r for r in accepted if r.trigger is not None]
+            without_trigger = [r for r in accepted if r.trigger is None]
+            for group, extra in ((with_trigger, True), (without_trigger, False)):
+                if not group:
+                    continue
+                stmt = update(st).where(st.c.id == bindparam("b_id"))
+                stmt = stmt.values(
+                    {**values, "trigger": bindparam("b_trigger")} if extra else values
+                )
+                params = [
+                    {
+                        "b_id": r.schedule_id,
+                        "b_last": to_us(r.last_fire_time),
+                        "b_next": to_us(r.next_fire_time),
+                        **({"b_trigger": r.trigger} if extra else {}),
+                    }
+                    for r in group
+                ]
+                conn.execute(stmt, params)
+            job_rows = [row for release in accepted for row in release.job_rows]
+            self._insert_ignoring_duplicates(conn, self.t.jobs, job_rows)
+            for release in accepted:
+                events.append(
+                    ScheduleUpdated(
+                        schedule_id=release.schedule_id,
+                        task_id=release.task_id,
+                        next_fire_time=release.next_fire_time,
+                    )
+                )
+                for job in release.jobs:
+                    events.append(
+                        JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+                    )
+        if refused:
+            refused_ids = [release.schedule_id for release in refused]
+            events.append(LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused_ids))
+            return refused_ids
+        return []
+
+    def get_next_schedule_run_time(self, conn: Connection, events: Events) -> datetime | None:
+        st = self.t.schedules
+        now_us = to_us(now())
+        stmt = select(func.min(st.c.next_fire_time)).where(
+            st.c.paused == false(),
+            st.c.next_fire_time.is_not(None),
+            or_(st.c.acquired_until.is_(None), st.c.acquired_until < now_us),
+        )
+        return from_us(conn.execute(stmt).scalar())
+
+    def extend_schedule_leases(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        ids: list[str],
+        duration: timedelta,
+    ) -> None:
+        st = self.t.schedules
+        until_us = to_us(now()) + td_to_us(duration)
+        for chunk in _chunks(ids):
+            conn.execute(
+                update(st)
+                .where(st.c.acquired_by == scheduler_id, st.c.id.in_(chunk))
+                .values(acquired_until=until_us)
+            )
+
+    # Jobs
+
+    def add_jobs(
+        self, conn: Connection, events: Events, rows: list[dict[str, Any]], jobs: Sequence[Job]
+    ) -> None:
+        self._insert_ignoring_duplicates(conn, self.t.jobs, rows)
+        for job in jobs:
+            events.append(
+                JobAdded(job_id=job.id, task_id=job.task_id, schedule_id=job.schedule_id)
+            )
+
+    def _jobs_from_rows(self, rows: Iterable[Any], events: Events) -> tuple[list[Job], list[Any]]:
+        jobs: list[Job] = []
+        failed: list[Any] = []
+        for row in rows:
+            try:
+                jobs.append(job_from_row(row, self.serializer))
+            except Exception as exc:
+                self.logger.error(
+                    "Job %s cannot be deserialized (%s)", row["id"], _describe(exc)
+                )
+                events.append(JobDeserializationFailed(job_id=row["id"], exception=_describe(exc)))
+                failed.append(row)
+        return jobs, failed
+
+    def get_jobs(self, conn: Connection, events: Events, ids: list[UUID] | None) -> list[Job]:
+        jt = self.t.jobs
+        order = (jt.c.created_at, jt.c.id)
+        if ids is None:
+            rows = conn.execute(select(jt).order_by(*order)).mappings().all()
+        else:
+            rows = []
+            for chunk in _chunks(ids):
+                rows.extend(conn.execute(select(jt).where(jt.c.id.in_(chunk))).mappings())
+            rows.sort(key=lambda row: (row["created_at"], str(row["id"])))
+        return self._jobs_from_rows(rows, events)[0]
+
+    def remove_jobs(self, conn: Connection, events: Events, ids: list[UUID]) -> list[UUID]:
+        jt = self.t.jobs
+        removed: list[UUID] = []
+        for chunk in _chunks(ids):
+            stmt = select(jt.c.id, jt.c.task_id).where(
+                jt.c.id.in_(chunk), jt.c.acquired_until.is_(None)
+            )
+            rows = conn.execute(self._locked(stmt)).all()
+            if not rows:
+                continue
+            conn.execute(delete(jt).where(jt.c.id.in_([row.id for row in rows])))
+            for row in rows:
+                removed.append(row.id)
+                events.append(JobRemoved(job_id=row.id, task_id=row.task_id))
+        return removed
+
+    def acquire_jobs(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        lease_duration: timedelta,
+        limit: int | None,
+    ) -> list[Job]:
+        jt, tt = self.t.jobs, self.t.tasks
+        current = now()
+        now_us = to_us(current)
+        self._release_expired(conn, events, now_us)
+        self._release_missed_deadlines(conn, events, now_us, current, scheduler_id)
+
+        full_tasks = select(tt.c.id).where(
+            tt.c.max_running_jobs.is_not(None), tt.c.running_jobs >= tt.c.max_running_jobs
+        )
+        stmt = (
+            select(jt)
+            .where(jt.c.acquired_until.is_(None), jt.c.task_id.not_in(full_tasks))
+            .order_by(jt.c.created_at)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
+        if not rows:
+            return []
+
+        jobs, failed = self._jobs_from_rows(rows, events)
+        finished: list[_Finished] = []
+        for row in failed:
+            result = JobResult(
+                job_id=row["id"],
+                outcome=JobOutcome.deserialization_failed,
+                finished_at=current,
+                expires_at=current + timedelta(microseconds=row["result_expiration_time"]),
+            )
+            finished.append(_finished_from_row(row, result, scheduler_id, holds_slot=False))
+        candidates: list[Job] = []
+        for job in jobs:
+            if job.start_deadline is not None and job.start_deadline < current:
+                result = JobResult.from_job(
+                    job, JobOutcome.missed_start_deadline, finished_at=current
+                )
+                finished.append(_finished_from_job(job, result, scheduler_id, holds_slot=False))
+            else:
+                candidates.append(job)
+
+        acquired: list[Job] = []
+        if candidates:
+            task_ids = sorted({job.task_id for job in candidates})
+            free: dict[str, float] = {}
+            for chunk in _chunks(task_ids):
+                stmt = (
+                    select(tt.c.id, tt.c.running_jobs, tt.c.max_running_jobs)
+                    .where(tt.c.id.in_(chunk))
+                    .order_by(tt.c.id)
+                )
+                for row in conn.execute(self._locked(stmt)):
+                    if row.max_running_jobs is not None:
+                        free[row.id] = max(row.max_running_jobs - row.running_jobs, 0)
+            for job in candidates:
+                slots = free.get(job.task_id, float("inf"))
+                if slots > 0:
+                    free[job.task_id] = slots - 1
+                    acquired.append(job)
+
+        if acquired:
+            token = uuid4().hex
+            until = current + lease_duration
+            until_us = to_us(until)
+            ids = [job.id for job in acquired]
+            for chunk in _chunks(ids):
+                conn.execute(
+                    update(jt)
+                    .where(jt.c.id.in_(chunk))
+                    .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
+                )
+            self._adjust_running_jobs(conn, Counter(job.task_id for job in acquired), +1)
+            for job in acquired:
+                job.acquired_by = scheduler_id
+                job.acquired_until = until
+                job.lease_token = token
+                events.append(JobAcquired.from_job(job, scheduler_id))
+
+        self._finish(conn, events, finished)
+        return acquired
+
+    def release_jobs(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        releases: Sequence[tuple[Job, JobResult]],
+        result_rows: dict[UUID, dict[str, Any]],
+    ) -> list[UUID]:
+        jt = self.t.jobs
+        ids = [job.id for job, _ in releases]
+        current: dict[UUID, Any] = {}
+        for chunk in _chunks(ids):
+            stmt = select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(jt.c.id.in_(chunk))
+            for row in conn.execute(self._locked(stmt)):
+                current[row.id] = row
+
+        finished: list[_Finished] = []
+        refused: list[UUID] = []
+        for job, result in releases:
+            row = current.get(job.id)
+            if row is None or row.acquired_by is None:
+                holds = False
+            elif job.lease_token is not None:
+                holds = row.lease_token == job.lease_token
+            else:
+                holds = row.acquired_by == scheduler_id
+            if holds:
+                finished.append(_finished_from_job(job, result, scheduler_id, holds_slot=True))
+            else:
+                refused.append(job.id)
+        self._finish(conn, events, finished, result_rows)
+        if refused:
+            events.append(LeaseLost(scheduler_id=scheduler_id, job_ids=refused))
+        return refused
+
+    def get_job_result(
+        self, conn: Connection, events: Events, job_id: UUID
+    ) -> JobResult | None:
+        rt = self.t.job_results
+        stmt = select(rt).where(rt.c.job_id == job_id, rt.c.expires_at > to_us(now()))
+        row = conn.execute(stmt).mappings().first()
+        return None if row is None else result_from_row(row, self.serializer)
+
+    def extend_job_leases(
+        self,
+        conn: Connection,
+        events: Events,
+        scheduler_id: str,
+        ids: list[UUID],
+        duration: timedelta,
+    ) -> None:
+        jt = self.t.jobs
+        until_us = to_us(now()) + td_to_us(duration)
+        for chunk in _chunks(ids):
+            conn.execute(
+                update(jt)
+                .where(jt.c.acquired_by == scheduler_id, jt.c.id.in_(chunk))
+                .values(acquired_until=until_us)
+            )
+
+    def reap_abandoned_jobs(self, conn: Connection, events: Events, scheduler_id: str) -> None:
+        jt = self.t.jobs
+        self._release_as_abandoned(conn, events, jt.c.acquired_by == scheduler_id)
+
+    def cleanup(self, conn: Connection, events: Events) -> None:
+        st, jt, rt = self.t.schedules, self.t.jobs, self.t.job_results
+        now_us = to_us(now())
+        conn.execute(delete(rt).where(rt.c.expires_at <= now_us))
+        self._release_expired(conn, events, now_us)
+        exhausted = select(st.c.id, st.c.task_id).where(
+            st.c.next_fire_time.is_(None),
+            or_(st.c.acquired_until.is_(None), st.c.acquired_until < now_us),
+            ~exists().where(jt.c.schedule_id == st.c.id),
+        )
+        rows = conn.execute(self._locked(exhausted, skip=True)).all()
+        for chunk in _chunks(rows):
+            conn.execute(delete(st).where(st.c.id.in_([row.id for row in chunk])))
+        for row in rows:
+            events.append(ScheduleRemoved(schedule_id=row.id, task_id=row.task_id, finished=True))
+
+    # Releasing jobs
+
+    def _release_expired(self, conn: Connection, events: Events, now_us: int) -> None:
+        jt = self.t.jobs
+        self._release_as_abandoned(conn, events, jt.c.acquired_until < now_us)
+
+    def _release_missed_deadlines(
+        self, conn: Connection, events: Events, now_us: int, current: datetime, by: str
+    ) -> None:
+        """Release queued jobs past their start deadline, including those waiting for a
+        slot of a full task (they must not wait for the slot to be reported)."""
+        jt = self.t.jobs
+        stmt = select(
+            jt.c.id,
+            jt.c.task_id,
+            jt.c.schedule_id,
+            jt.c.scheduled_fire_time,
+            jt.c.result_expiration_time,
+        ).where(jt.c.acquired_until.is_(None), jt.c.start_deadline < now_us)
+        rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
+        finished = []
+        for row in rows:
+            result = JobResult(
+                job_id=row["id"],
+                outcome=JobOutcome.missed_start_deadline,
+                finished_at=current,
+                expires_at=current + timedelta(microseconds=row["result_expiration_time"]),
+            )
+            finished.append(_finished_from_row(row, result, by, holds_slot=False))
+        self._finish(conn, events, finished)
+
+    def _release_as_abandoned(self, conn: Connection, events: Events, condition: Any) -> None:
+        """Release the acquired jobs matching ``condition`` with outcome ``abandoned``,
+        giving back their task slots. Rows locked by a live releaser are skipped."""
+        jt = self.t.jobs
+        stmt = select(
+            jt.c.id,
+            jt.c.task_id,
+            jt.c.schedule_id,
+            jt.c.scheduled_fire_time,
+            jt.c.result_expiration_time,
+            jt.c.acquired_by,
+        ).where(jt.c.acquired_until.is_not(None), condition)
+        rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
+        if not rows:
+            return
+        current = now()
+        finished = []
+        for row in rows:
+            result = JobResult(
+                job_id=row["id"],
+                outcome=JobOutcome.abandoned,
+                finished_at=current,
+                expires_at=current + timedelta(microseconds=row["result_expiration_time"]),
+            )
+            finished.append(
+                _finished_from_row(row, result, row["acquired_by"], holds_slot=True)
+            )
+            self.logger.warning(
+                "Job %s (task %r) was abandoned by %s (its lease ran out); releasing it",
+                row["id"], row["task_id"], row["acquired_by"],
+            )
+        self._finish(conn, events, finished)
+
+    def _finish(
+        self,
+        conn: Connection,
+        events: Events,
+        finished: Sequence[_Finished],
+        result_rows: dict[UUID, dict[str, Any]] | None = None,
+    ) -> None:
+        """Store the kept results, delete the jobs, give back slots, queue events."""
+        if not finished:
+            return
+        rows: list[dict[str, Any]] = []
+        for item in finished:
+            if not item.result.should_be_stored:
+                continue
+            row = (result_rows or {}).get(item.job_id)
+            rows.append(row if row is not None else result_to_row(item.result, self.serializer))
+        self._insert_ignoring_duplicates(conn, self.t.job_results, rows)
+        jt = self.t.jobs
+        ids = [item.job_id for item in finished]
+        for chunk in _chunks(ids):
+            conn.execute(delete(jt).where(jt.c.id.in_(chunk)))
+        self._adjust_running_jobs(
+            conn, Counter(item.task_id for item in finished if item.holds_slot), -1
+        )
+        for item in finished:
+            events.append(
+                JobReleased.from_result(
+                    item.result,
+                    item.released_by,
+                    item.task_id,
+                    item.schedule_id,
+                    item.scheduled_fire_time,
+                )
+            )
+
+    def _adjust_running_jobs(self, conn: Connection, counts: Counter[str], sign: int) -> None:
+        if not counts:
+            return
+        tt = self.t.tasks
+        delta = bindparam("b_delta")
+        if sign > 0:
+            new_value: Any = tt.c.running_jobs + delta
+        else:
+            new_value = case(
+                (tt.c.running_jobs > delta, tt.c.running_jobs - delta), else_=0
+            )
+        stmt = update(tt).where(tt.c.id == bindparam("b_id")).values(running_jobs=new_value)
+        # Sorted: tasks are always locked in ID order (no deadlock between releasers)
+        conn.execute(
+            stmt, [{"b_id": task_id, "b_delta": counts[task_id]} for task_id in sorted(counts)]
+        )
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+    return mysql_insert(table)
+
+
+def _finished_from_row(
+    row: Any, result: JobResult, released_by: str, *, holds_slot: bool
+) -> _Finished:
+    return _Finished(
+        job_id=row["id"],
+        task_id=row["task_id"],
+        schedule_id=row["schedule_id"],
+        scheduled_fire_time=from_us(row["scheduled_fire_time"]),
+        result=result,
+        released_by=released_by,
+        holds_slot=holds_slot,
+    )
+
+
+def _finished_from_job(
+    job: Job, result: JobResult, released_by: str, *, holds_slot: bool
+) -> _Finished:
+    return _Finished(
+        job_id=job.id,
+        task_id=job.task_id,
+        schedule_id=job.schedule_id,
+        scheduled_fire_time=job.scheduled_fire_time,
+        result=result,
+        released_by=released_by,
+        holds_slot=holds_slot,
+    )
+

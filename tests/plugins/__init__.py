@@ -1,0 +1,1 @@
+"""Tests of the bundled plugins, one package per plugin."""
