@@ -202,15 +202,36 @@ async def test_coalesce_accepts_bool() -> None:
         assert (await scheduler.get_schedule("b")).coalesce is CoalescePolicy.all
 
 
-async def test_lambda_on_a_persistent_store_gets_a_clear_error() -> None:
+async def test_lambda_on_a_persistent_store_is_local_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from apscheduler.datastores.memory import MemoryDataStore
 
     class PersistentLookingStore(MemoryDataStore):
         persistent = True
 
     async with AsyncScheduler(PersistentLookingStore()) as scheduler:
-        with pytest.raises(SerializationError, match="configure_task"):
-            await scheduler.add_schedule(lambda: None, "interval", seconds=1)
+        await scheduler.add_schedule(lambda: None, "interval", seconds=1, id="lam")
+        (task,) = await scheduler.get_tasks()
+        assert task.func is None
+        assert "<lambda>@" in task.id
+    assert "can only run in processes that schedule or configure it" in caplog.text
+
+
+async def test_unserializable_argument_fails_at_add_schedule_naming_it() -> None:
+    import threading
+
+    from apscheduler.datastores.memory import MemoryDataStore
+    from apscheduler.serializers.json import JSONSerializer
+
+    class SerializingStore(MemoryDataStore):
+        serializer = JSONSerializer()
+
+    async with AsyncScheduler(SerializingStore()) as scheduler:
+        with pytest.raises(SerializationError, match=r"kwargs\['lock'\]"):
+            await scheduler.add_schedule(
+                jobfuncs.record, "interval", seconds=1, kwargs={"lock": threading.Lock()}
+            )
         assert await scheduler.get_schedules() == []
 
 
@@ -357,3 +378,22 @@ async def test_scheduler_default_timezone_applies_to_string_triggers() -> None:
         schedule = await scheduler.get_schedule("tokyo")
         local = schedule.next_fire_time.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
         assert local.hour == 9
+
+
+async def test_second_stop_with_shorter_timeout_cancels_the_drain() -> None:
+    collector = EventCollector()
+    never = anyio.Event()
+
+    async with AsyncScheduler() as scheduler:
+        await scheduler.configure_task("hang", func=never.wait)
+        scheduler.subscribe(collector, {JobAcquired, JobReleased})
+        await scheduler.start_in_background()
+        await scheduler.add_job("hang")
+        await collector.wait_for(lambda e: isinstance(e, JobAcquired))
+        scheduler.stop(timeout=None)  # wait as long as the job needs...
+        await anyio.wait_all_tasks_blocked()
+        scheduler.stop(timeout=0)  # ...then the operator presses Ctrl-C again
+        with anyio.fail_after(5):
+            await scheduler.wait_until_stopped()
+        released = [e for e in collector.events if isinstance(e, JobReleased)]
+        assert [e.outcome for e in released] == [JobOutcome.cancelled]

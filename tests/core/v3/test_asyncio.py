@@ -194,3 +194,35 @@ def test_event_loop_option() -> None:
         assert jobfuncs.RECORDS["add"] == [10]
     finally:
         loop.close()
+
+
+async def test_tornado_scheduler_runs_on_the_ioloop_asyncio_loop() -> None:
+    from apscheduler.schedulers.tornado import TornadoScheduler
+
+    class FakeIOLoop:  # what tornado.ioloop.IOLoop offers since Tornado 5
+        asyncio_loop = asyncio.get_running_loop()
+
+    scheduler = TornadoScheduler(io_loop=FakeIOLoop(), timezone="UTC")
+    assert isinstance(scheduler, AsyncIOScheduler)
+    assert scheduler._eventloop is FakeIOLoop.asyncio_loop
+    scheduler.start()
+    scheduler.add_job(
+        jobfuncs.add, "date", run_date=in_past(0.1), args=[3, 4], misfire_grace_time=None
+    )
+    assert await anyio.to_thread.run_sync(jobfuncs.wait_for, "add") == [7]
+    await scheduler.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("module", "hint"),
+    [
+        ("gevent", "BackgroundScheduler"),
+        ("twisted", "AsyncIOScheduler"),
+        ("qt", "BackgroundScheduler"),
+    ],
+)
+def test_unsupported_schedulers_say_what_to_use(module: str, hint: str) -> None:
+    import importlib
+
+    with pytest.raises(ImportError, match=hint):
+        importlib.import_module(f"apscheduler.schedulers.{module}")

@@ -634,8 +634,9 @@ def test_async_job_uses_the_scheduler_without_blocking_its_loop(
     events = EventLog()
     scheduler.add_listener(events, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     scheduler.start()
-    scheduler.add_job(inspect_jobs, "date", run_date=in_past(0.1), misfire_grace_time=None,
-                      id="inspector")
+    scheduler.add_job(
+        inspect_jobs, "date", run_date=in_past(0.1), misfire_grace_time=None, id="inspector"
+    )
     event = events.wait_for(EVENT_JOB_EXECUTED)
     assert "from-async-job" in event.retval
     assert scheduler.get_job("from-async-job") is not None

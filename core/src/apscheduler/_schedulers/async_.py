@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import math
@@ -66,6 +67,7 @@ from .._structures import (
     unset,
 )
 from ..abc import DataStore, EventBroker, JobExecutor, Subscription, Trigger
+from ._eager import eager
 from ._tasks import build_task, tasks_differ
 
 _NOT_FOUND = object()
@@ -162,6 +164,9 @@ class AsyncScheduler:
         self._task_callables: dict[str, Callable[..., Any]] = {}
         self._stopped_event = anyio.Event()
         self._stopped_event.set()
+        self._initialized_event = anyio.Event()
+        self._detached_run: Any = None
+        self._drain_scope: CancelScope | None = None
         self._schedules_wakeup = anyio.Event()
         self._jobs_wakeup = anyio.Event()
         self._stop_requested = anyio.Event()
@@ -216,12 +221,17 @@ class AsyncScheduler:
         await self.event_broker.start(exit_stack, self.logger)
         await self.data_store.start(exit_stack, self.event_broker, self.logger)
         self._services_initialized = True
+        self._initialized_event.set()
 
         def reset() -> None:
             self._services_initialized = False
+            self._initialized_event = anyio.Event()
 
         exit_stack.callback(reset)
         self.event_broker.subscribe(self._on_task_event, {TaskUpdated, TaskRemoved})
+
+    async def _wait_initialized(self) -> None:
+        await self._initialized_event.wait()
 
     def _check_initialized(self) -> None:
         if not self._services_initialized:
@@ -236,10 +246,31 @@ class AsyncScheduler:
             self._task_cache.pop(task_id, None)
 
     async def start_in_background(self) -> None:
-        """Start the scheduler loops in the background and return once they run."""
-        self._check_initialized()
-        assert self._services_task_group is not None
-        await self._services_task_group.start(self.run_until_stopped)
+        """Start the scheduler loops in the background and return once they run.
+
+        Normally called inside ``async with scheduler:``. Under asyncio it also works
+        without the context manager: the scheduler then sets up its own services in a
+        background task, and ``stop()``/``shutdown()`` tear them down again.
+        """
+        if self._services_task_group is not None:
+            await self._services_task_group.start(self.run_until_stopped)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._check_initialized()
+            raise
+        started = asyncio.Event()
+
+        async def run_detached() -> None:
+            await self.run_until_stopped(task_status=_SetOnStarted(started))
+
+        self._detached_run = loop.create_task(run_detached())
+        waiter = loop.create_task(started.wait())
+        await asyncio.wait({self._detached_run, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.is_set():
+            waiter.cancel()
+            self._detached_run.result()  # re-raise why the scheduler could not start
 
     def stop(self, *, timeout: float | timedelta | None | UnsetValue = unset) -> None:
         """Ask the scheduler to stop; returns at once (see :meth:`wait_until_stopped`).
@@ -254,6 +285,13 @@ class AsyncScheduler:
             self._job_stop_timeout = math.inf
         else:
             self._job_stop_timeout = as_timedelta(timeout).total_seconds()
+        drain_scope = self._drain_scope
+        if drain_scope is not None:  # already draining: a shorter timeout takes effect
+            try:
+                deadline = anyio.current_time() + self._job_stop_timeout
+            except RuntimeError:  # not called from the event loop thread
+                deadline = drain_scope.deadline
+            drain_scope.deadline = min(drain_scope.deadline, deadline)
         if self._state in (RunState.starting, RunState.started):
             self._state = RunState.stopping
             self._stop_requested.set()
@@ -359,6 +397,7 @@ class AsyncScheduler:
 
     # ------------------------------------------------------------------ tasks
 
+    @eager
     async def configure_task(
         self,
         func_or_task_id: str | Task | Callable[..., Any],
@@ -405,11 +444,24 @@ class AsyncScheduler:
         try:
             return callable_to_ref(func)
         except SerializationError:
-            if self.data_store.persistent:
+            module = getattr(func, "__module__", None)
+            qualname = getattr(func, "__qualname__", None)
+            if not module or not qualname:
                 raise
-            # A store that lives in this process can keep the callable itself
-            qualname = getattr(func, "__qualname__", type(func).__qualname__)
-            return f"{getattr(func, '__module__', '?')}:{qualname}@{id(func):x}"
+        # A lambda or nested function: it cannot be imported by other processes, so it
+        # becomes a task that runs where it is configured. The ID is stable across runs
+        # of the same code, so every process that runs this line can run its jobs.
+        task_id = f"{module}:{qualname}"
+        code = getattr(func, "__code__", None)
+        if "<lambda>" in qualname and code is not None:
+            task_id += f"@{code.co_firstlineno}"
+        if self.data_store.persistent:
+            self.logger.warning(
+                "%s cannot be imported by reference, so its jobs can only run in processes "
+                "that schedule or configure it (task ID %r). Use a module-level function "
+                "for jobs that other workers must run.", qualname, task_id,
+            )
+        return task_id
 
     async def _configure(
         self,
@@ -515,6 +567,7 @@ class AsyncScheduler:
 
     # ------------------------------------------------------------------ schedules
 
+    @eager
     async def add_schedule(
         self,
         func_or_task_id: str | Task | Callable[..., Any],
@@ -618,11 +671,13 @@ class AsyncScheduler:
         self._check_initialized()
         return await self.data_store.get_schedules()
 
+    @eager
     async def remove_schedule(self, id: str) -> None:
         """Remove the schedule (silently if it does not exist)."""
         self._check_initialized()
         await self.data_store.remove_schedules({id})
 
+    @eager
     async def pause_schedule(self, id: str, *, note: str | None = None) -> None:
         """Stop the schedule from firing until unpaused; ``note`` says why."""
         schedule = await self.get_schedule(id)
@@ -631,6 +686,7 @@ class AsyncScheduler:
         schedule.acquired_by = schedule.acquired_until = schedule.lease_token = None
         await self.data_store.add_schedule(schedule, ConflictPolicy.replace)
 
+    @eager
     async def unpause_schedule(
         self, id: str, *, resume_from: datetime | str | None = None
     ) -> None:
@@ -652,6 +708,7 @@ class AsyncScheduler:
         schedule.acquired_by = schedule.acquired_until = schedule.lease_token = None
         await self.data_store.add_schedule(schedule, ConflictPolicy.replace)
 
+    @eager
     async def configure_schedule(self, id: str, **changes: Any) -> Schedule:
         """Change an existing schedule in place.
 
@@ -980,10 +1037,12 @@ class AsyncScheduler:
                     task_status.started()
                     await self._acquire_and_run_jobs(jobs_tg, clock)
                     # Stopping: let running jobs finish for up to the stop timeout
-                    with anyio.move_on_after(self._job_stop_timeout):
+                    with anyio.move_on_after(self._job_stop_timeout) as drain_scope:
+                        self._drain_scope = drain_scope
                         while self._running_jobs:
                             self._jobs_wakeup = anyio.Event()
                             await self._jobs_wakeup.wait()
+                    self._drain_scope = None
                     jobs_tg.cancel_scope.cancel()
                 await self._flush_releases()
                 service_tg.cancel_scope.cancel()
@@ -1155,6 +1214,16 @@ class AsyncScheduler:
             f"{type(self).__name__}(identity={self.identity!r}, role={self.role.name}, "
             f"data_store={self.data_store!r}, event_broker={self.event_broker!r})"
         )
+
+
+class _SetOnStarted:
+    """A minimal ``TaskStatus`` for a scheduler run started outside a task group."""
+
+    def __init__(self, event: asyncio.Event):
+        self._event = event
+
+    def started(self, value: Any = None) -> None:
+        self._event.set()
 
 
 def _accepts(cls: Any, parameter: str) -> bool:

@@ -4,6 +4,7 @@ loop thread, with the same methods as plain blocking calls."""
 from __future__ import annotations
 
 import atexit
+import inspect
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
@@ -25,6 +26,14 @@ from ..abc import DataStore, EventBroker, JobExecutor, Subscription, Trigger
 from .async_ import AsyncScheduler
 
 T = TypeVar("T")
+
+
+async def _invoke(call: Callable[[], Any]) -> Any:
+    """Call ``call`` in the event loop thread, awaiting its result if it is awaitable."""
+    result = call()
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 class _LoopThread:
@@ -228,7 +237,7 @@ class Scheduler:
 
     def _call(self, method: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         portal = self._ensure_services()
-        return portal.call(partial(method, *args, **kwargs))
+        return portal.call(_invoke, partial(method, *args, **kwargs))
 
     def start_in_background(self) -> None:
         """Run the scheduler in its own thread and return at once."""

@@ -9,7 +9,7 @@ import pytest
 try:
     from pytest import FixtureLookupError
 except ImportError:  # pragma: no cover - pytest < 8.1
-    from _pytest.fixtures import FixtureLookupError  # type: ignore[no-redef]
+    from _pytest.fixtures import FixtureLookupError
 
 
 def optional_fixture(request: pytest.FixtureRequest, name: str) -> Any:

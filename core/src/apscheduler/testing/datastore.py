@@ -217,7 +217,7 @@ class DataStoreTests:
 
     @pytest.fixture
     def _kit_second_datastore(self, request: pytest.FixtureRequest) -> DataStore | None:
-        return optional_fixture(request, "second_datastore")  # type: ignore[no-any-return]
+        return optional_fixture(request, "second_datastore")
 
     @pytest.fixture
     async def second_datastore_harness(

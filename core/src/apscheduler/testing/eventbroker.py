@@ -124,7 +124,7 @@ class EventBrokerTests:
 
     @pytest.fixture
     def _kit_second_event_broker(self, request: pytest.FixtureRequest) -> EventBroker | None:
-        return optional_fixture(request, "second_event_broker")  # type: ignore[no-any-return]
+        return optional_fixture(request, "second_event_broker")
 
     @pytest.fixture
     async def started_second_event_broker(

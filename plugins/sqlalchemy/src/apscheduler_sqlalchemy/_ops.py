@@ -52,6 +52,8 @@ from apscheduler.abc import Serializer
 from sqlalchemy import (
     Connection,
     Select,
+    and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -59,6 +61,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -139,6 +142,16 @@ class SQLOperations:
         self.logger = logger
 
     # Helpers
+
+    def _in(self, column: Any, values: Sequence[Any]) -> Any:
+        """``column IN values``. On PostgreSQL ``column = ANY(:array)``: one parameter
+        whatever the number of values, so the statement text (and the driver's prepared
+        statement) is the same for every batch size."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(literal(list(values), ARRAY(column.type)))
+        return column.in_(values)
 
     def _locked(self, stmt: Select[Any], *, skip: bool = False) -> Select[Any]:
         if self.dialect == "sqlite":
@@ -229,7 +242,7 @@ class SQLOperations:
         else:
             rows = []
             for chunk in _chunks(ids):
-                rows.extend(conn.execute(select(st).where(st.c.id.in_(chunk))).mappings())
+                rows.extend(conn.execute(select(st).where(self._in(st.c.id, chunk))).mappings())
             rows.sort(key=lambda row: row["id"])
         return self._schedules_from_rows(rows, events)
 
@@ -279,11 +292,11 @@ class SQLOperations:
         st = self.t.schedules
         for chunk in _chunks(ids):
             rows = conn.execute(
-                self._locked(select(st.c.id, st.c.task_id).where(st.c.id.in_(chunk)))
+                self._locked(select(st.c.id, st.c.task_id).where(self._in(st.c.id, chunk)))
             ).all()
             if not rows:
                 continue
-            conn.execute(delete(st).where(st.c.id.in_([row.id for row in rows])))
+            conn.execute(delete(st).where(self._in(st.c.id, [row.id for row in rows])))
             for row in rows:
                 events.append(
                     ScheduleRemoved(schedule_id=row.id, task_id=row.task_id, finished=finished)
@@ -320,10 +333,10 @@ class SQLOperations:
         token = uuid4().hex
         conn.execute(
             update(st)
-            .where(st.c.id.in_(ids))
+            .where(self._in(st.c.id, ids))
             .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
         )
-        rows = conn.execute(select(st).where(st.c.id.in_(ids))).mappings().all()
+        rows = conn.execute(select(st).where(self._in(st.c.id, ids))).mappings().all()
         schedules = self._schedules_from_rows(rows, events)
         good = {schedule.id for schedule in schedules}
         bad = [row["id"] for row in rows if row["id"] not in good]
@@ -333,7 +346,7 @@ class SQLOperations:
             # host with the missing plugin) gets them when the lease runs out.
             conn.execute(
                 update(st)
-                .where(st.c.id.in_(bad))
+                .where(self._in(st.c.id, bad))
                 .values(acquired_by=None, acquired_until=until_us, lease_token=None)
             )
         schedules.sort(key=lambda schedule: (schedule.next_fire_time, schedule.id))
@@ -350,7 +363,9 @@ class SQLOperations:
         ids = [release.schedule_id for release in releases]
         current: dict[str, Any] = {}
         for chunk in _chunks(ids):
-            stmt = select(st.c.id, st.c.acquired_by, st.c.lease_token).where(st.c.id.in_(chunk))
+            stmt = select(st.c.id, st.c.acquired_by, st.c.lease_token).where(
+                self._in(st.c.id, chunk)
+            )
             for row in conn.execute(self._locked(stmt)):
                 current[row.id] = row
 
@@ -436,7 +451,7 @@ class SQLOperations:
         for chunk in _chunks(ids):
             conn.execute(
                 update(st)
-                .where(st.c.acquired_by == scheduler_id, st.c.id.in_(chunk))
+                .where(st.c.acquired_by == scheduler_id, self._in(st.c.id, chunk))
                 .values(acquired_until=until_us)
             )
 
@@ -473,7 +488,7 @@ class SQLOperations:
         else:
             rows = []
             for chunk in _chunks(ids):
-                rows.extend(conn.execute(select(jt).where(jt.c.id.in_(chunk))).mappings())
+                rows.extend(conn.execute(select(jt).where(self._in(jt.c.id, chunk))).mappings())
             rows.sort(key=lambda row: (row["created_at"], str(row["id"])))
         return self._jobs_from_rows(rows, events)[0]
 
@@ -482,12 +497,12 @@ class SQLOperations:
         removed: list[UUID] = []
         for chunk in _chunks(ids):
             stmt = select(jt.c.id, jt.c.task_id).where(
-                jt.c.id.in_(chunk), jt.c.acquired_until.is_(None)
+                self._in(jt.c.id, chunk), jt.c.acquired_until.is_(None)
             )
             rows = conn.execute(self._locked(stmt)).all()
             if not rows:
                 continue
-            conn.execute(delete(jt).where(jt.c.id.in_([row.id for row in rows])))
+            conn.execute(delete(jt).where(self._in(jt.c.id, [row.id for row in rows])))
             for row in rows:
                 removed.append(row.id)
                 events.append(JobRemoved(job_id=row.id, task_id=row.task_id))
@@ -504,8 +519,7 @@ class SQLOperations:
         jt, tt = self.t.jobs, self.t.tasks
         current = now()
         now_us = to_us(current)
-        self._release_expired(conn, events, now_us)
-        self._release_missed_deadlines(conn, events, now_us, current, scheduler_id)
+        self._release_expired_and_late(conn, events, now_us, current, scheduler_id)
 
         full_tasks = select(tt.c.id).where(
             tt.c.max_running_jobs.is_not(None), tt.c.running_jobs >= tt.c.max_running_jobs
@@ -548,7 +562,7 @@ class SQLOperations:
             for chunk in _chunks(task_ids):
                 stmt = (
                     select(tt.c.id, tt.c.running_jobs, tt.c.max_running_jobs)
-                    .where(tt.c.id.in_(chunk))
+                    .where(self._in(tt.c.id, chunk))
                     .order_by(tt.c.id)
                 )
                 for row in conn.execute(self._locked(stmt)):
@@ -568,7 +582,7 @@ class SQLOperations:
             for chunk in _chunks(ids):
                 conn.execute(
                     update(jt)
-                    .where(jt.c.id.in_(chunk))
+                    .where(self._in(jt.c.id, chunk))
                     .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
                 )
             self._adjust_running_jobs(conn, Counter(job.task_id for job in acquired), +1)
@@ -593,7 +607,9 @@ class SQLOperations:
         ids = [job.id for job, _ in releases]
         current: dict[UUID, Any] = {}
         for chunk in _chunks(ids):
-            stmt = select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(jt.c.id.in_(chunk))
+            stmt = select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(
+                self._in(jt.c.id, chunk)
+            )
             for row in conn.execute(self._locked(stmt)):
                 current[row.id] = row
 
@@ -637,7 +653,7 @@ class SQLOperations:
         for chunk in _chunks(ids):
             conn.execute(
                 update(jt)
-                .where(jt.c.acquired_by == scheduler_id, jt.c.id.in_(chunk))
+                .where(jt.c.acquired_by == scheduler_id, self._in(jt.c.id, chunk))
                 .values(acquired_until=until_us)
             )
 
@@ -657,7 +673,7 @@ class SQLOperations:
         )
         rows = conn.execute(self._locked(exhausted, skip=True)).all()
         for chunk in _chunks(rows):
-            conn.execute(delete(st).where(st.c.id.in_([row.id for row in chunk])))
+            conn.execute(delete(st).where(self._in(st.c.id, [row.id for row in chunk])))
         for row in rows:
             events.append(ScheduleRemoved(schedule_id=row.id, task_id=row.task_id, finished=True))
 
@@ -667,11 +683,12 @@ class SQLOperations:
         jt = self.t.jobs
         self._release_as_abandoned(conn, events, jt.c.acquired_until < now_us)
 
-    def _release_missed_deadlines(
+    def _release_expired_and_late(
         self, conn: Connection, events: Events, now_us: int, current: datetime, by: str
     ) -> None:
-        """Release queued jobs past their start deadline, including those waiting for a
-        slot of a full task (they must not wait for the slot to be reported)."""
+        """In one query: release jobs whose lease expired as ``abandoned`` (giving back
+        their slots) and queued jobs past their start deadline as
+        ``missed_start_deadline`` (including those waiting for a slot of a full task)."""
         jt = self.t.jobs
         stmt = select(
             jt.c.id,
@@ -679,17 +696,31 @@ class SQLOperations:
             jt.c.schedule_id,
             jt.c.scheduled_fire_time,
             jt.c.result_expiration_time,
-        ).where(jt.c.acquired_until.is_(None), jt.c.start_deadline < now_us)
+            jt.c.acquired_by,
+            jt.c.acquired_until,
+        ).where(
+            or_(
+                jt.c.acquired_until < now_us,
+                and_(jt.c.acquired_until.is_(None), jt.c.start_deadline < now_us),
+            )
+        )
         rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
         finished = []
         for row in rows:
+            expires_at = current + timedelta(microseconds=row["result_expiration_time"])
+            if row["acquired_until"] is None:
+                outcome, holds_slot, released_by = JobOutcome.missed_start_deadline, False, by
+            else:
+                outcome, holds_slot = JobOutcome.abandoned, True
+                released_by = row["acquired_by"]
+                self.logger.warning(
+                    "Job %s (task %r) was abandoned by %s (its lease ran out); releasing it",
+                    row["id"], row["task_id"], released_by,
+                )
             result = JobResult(
-                job_id=row["id"],
-                outcome=JobOutcome.missed_start_deadline,
-                finished_at=current,
-                expires_at=current + timedelta(microseconds=row["result_expiration_time"]),
+                job_id=row["id"], outcome=outcome, finished_at=current, expires_at=expires_at
             )
-            finished.append(_finished_from_row(row, result, by, holds_slot=False))
+            finished.append(_finished_from_row(row, result, released_by, holds_slot=holds_slot))
         self._finish(conn, events, finished)
 
     def _release_as_abandoned(self, conn: Connection, events: Events, condition: Any) -> None:
@@ -745,7 +776,7 @@ class SQLOperations:
         jt = self.t.jobs
         ids = [item.job_id for item in finished]
         for chunk in _chunks(ids):
-            conn.execute(delete(jt).where(jt.c.id.in_(chunk)))
+            conn.execute(delete(jt).where(self._in(jt.c.id, chunk)))
         self._adjust_running_jobs(
             conn, Counter(item.task_id for item in finished if item.holds_slot), -1
         )

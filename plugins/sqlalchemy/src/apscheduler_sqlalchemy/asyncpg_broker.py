@@ -70,14 +70,19 @@ class AsyncpgEventBroker(PostgresNotifyBroker):
     async def _open(self) -> None:
         conn = await asyncpg.connect(self.dsn, **self.options)
         self._conn = conn
-        conn.add_termination_listener(lambda c: self._connection_lost("connection closed"))
+        conn.add_termination_listener(self._on_terminated)
         await conn.add_listener(self.channel, self._on_asyncpg_notification)
+
+    def _on_terminated(self, conn: Any) -> None:
+        self._connection_lost("connection closed")
 
     def _on_asyncpg_notification(self, conn: Any, pid: int, channel: str, payload: Any) -> None:
         self._on_payload(str(payload))
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.remove_termination_listener(self._on_terminated)  # closing on purpose
         if conn is not None and not conn.is_closed():
             try:
                 await conn.close(timeout=2)
