@@ -11,6 +11,7 @@ import os
 import random
 import sys
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, tzinfo
@@ -162,6 +163,7 @@ class AsyncScheduler:
         self._started_executors: set[str] = set()
         self._task_cache: dict[str, Task] = {}
         self._task_callables: dict[str, Callable[..., Any]] = {}
+        self._task_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._stopped_event = anyio.Event()
         self._stopped_event.set()
         self._initialized_event = anyio.Event()
@@ -438,6 +440,18 @@ class AsyncScheduler:
         return await self._configure(task_id, func if callable(func) else None, explicit)
 
     def _task_id_for(self, func: Callable[..., Any]) -> str:
+        try:
+            return self._task_ids[func]
+        except (KeyError, TypeError):
+            pass
+        task_id = self._compute_task_id(func)
+        try:
+            self._task_ids[func] = task_id
+        except TypeError:  # not weak-referenceable
+            pass
+        return task_id
+
+    def _compute_task_id(self, func: Callable[..., Any]) -> str:
         params = get_task_parameters(func)
         if isinstance(params.id, str):
             return params.id
@@ -469,9 +483,11 @@ class AsyncScheduler:
         func: Callable[..., Any] | None,
         explicit: TaskParameters,
     ) -> Task:
-        nothing_explicit = all(
-            isinstance(getattr(explicit, name), UnsetValue)
-            for name in ("job_executor", "max_running_jobs", "misfire_grace_time", "metadata")
+        nothing_explicit = (
+            explicit.job_executor is unset
+            and explicit.max_running_jobs is unset
+            and explicit.misfire_grace_time is unset
+            and explicit.metadata is unset
         )
         cached = self._task_cache.get(task_id)
         if cached is not None and nothing_explicit and (func is None or task_id in self._task_callables):
@@ -1034,24 +1050,26 @@ class AsyncScheduler:
                 service_tg.start_soon(self._release_loop)
                 service_tg.start_soon(self._extend_job_leases)
                 async with anyio.create_task_group() as jobs_tg:
-                    task_status.started()
-                    await self._acquire_and_run_jobs(jobs_tg, clock)
-                    # Stopping: let running jobs finish for up to the stop timeout
-                    with anyio.move_on_after(self._job_stop_timeout) as drain_scope:
-                        self._drain_scope = drain_scope
-                        while self._running_jobs:
-                            self._jobs_wakeup = anyio.Event()
-                            await self._jobs_wakeup.wait()
-                    self._drain_scope = None
+                    spawner = _JobSpawner(jobs_tg, self._run_job, self.logger)
+                    try:
+                        task_status.started()
+                        await self._acquire_and_run_jobs(spawner, clock)
+                        # Stopping: let running jobs finish for up to the stop timeout
+                        with anyio.move_on_after(self._job_stop_timeout) as drain_scope:
+                            self._drain_scope = drain_scope
+                            while self._running_jobs:
+                                self._jobs_wakeup = anyio.Event()
+                                await self._jobs_wakeup.wait()
+                        self._drain_scope = None
+                    finally:
+                        await spawner.cancel_all()
                     jobs_tg.cancel_scope.cancel()
                 await self._flush_releases()
                 service_tg.cancel_scope.cancel()
         finally:
             subscription.unsubscribe()
 
-    async def _acquire_and_run_jobs(self, jobs_tg: TaskGroup, clock: Any) -> None:
-        refill_batch = max(1, min(self.max_concurrent_jobs // 4, 50))
-        backlogged = False
+    async def _acquire_and_run_jobs(self, spawner: _JobSpawner, clock: Any) -> None:
         while self._state in (RunState.starting, RunState.started):
             self._jobs_wakeup = anyio.Event()
             # Let other ready tasks (finishing jobs, producers) run first, so that one
@@ -1059,10 +1077,6 @@ class AsyncScheduler:
             await anyio.lowlevel.checkpoint()
             limit = self.max_concurrent_jobs - len(self._running_jobs)
             jobs: list[Job] = []
-            # With a backlog, refill in batches rather than one slot at a time: a slot
-            # freed now is refilled together with the next few (jobs keep finishing).
-            if backlogged and self._running_jobs and limit < refill_batch:
-                limit = 0
             if limit > 0:
                 try:
                     jobs = await self.data_store.acquire_jobs(
@@ -1072,8 +1086,7 @@ class AsyncScheduler:
                     self.logger.exception("Error acquiring jobs; retrying shortly")
                 for job in jobs:
                     self._running_jobs[job.id] = job
-                    jobs_tg.start_soon(self._run_job, job)
-                backlogged = len(jobs) == limit
+                    spawner.spawn(job)
                 if jobs:
                     continue
             if self._state is not RunState.started and self._state is not RunState.starting:
@@ -1214,6 +1227,49 @@ class AsyncScheduler:
             f"{type(self).__name__}(identity={self.identity!r}, role={self.role.name}, "
             f"data_store={self.data_store!r}, event_broker={self.event_broker!r})"
         )
+
+
+class _JobSpawner:
+    """Starts one task per job.
+
+    On asyncio it creates native tasks (a fraction of the cost of a task-group spawn,
+    which matters at tens of thousands of jobs per second) and cancels them itself;
+    elsewhere (Trio) it uses the anyio task group.
+    """
+
+    def __init__(
+        self, task_group: TaskGroup, run_job: Callable[[Job], Any], logger: Logger
+    ) -> None:
+        self._task_group = task_group
+        self._run_job = run_job
+        self._logger = logger
+        self._tasks: set[asyncio.Task[Any]] = set()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+
+    def spawn(self, job: Job) -> None:
+        if self._loop is None:
+            self._task_group.start_soon(self._run_job, job)
+            return
+        task = self._loop.create_task(self._run_job(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._logger.error("Job task crashed", exc_info=task.exception())
+
+    async def cancel_all(self) -> None:
+        """Cancel the running job tasks and wait for them to release their jobs."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with CancelScope(shield=True):
+                await asyncio.wait(tasks)
 
 
 class _SetOnStarted:
