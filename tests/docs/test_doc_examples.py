@@ -27,7 +27,7 @@ def collect_examples() -> list[tuple[str, str]]:
     examples: list[tuple[str, str]] = []
     for path in sorted(DOCS.rglob("*.md")):
         text = path.read_text(encoding="utf-8")
-        for index, match in enumerate(FENCE.finditer(text)):
+        for match in FENCE.finditer(text):
             preceding = text[: match.start()].rstrip().splitlines()[-1:] or [""]
             if preceding[0].strip().startswith(SKIP_MARK):
                 continue
@@ -45,7 +45,11 @@ def test_doc_example_runs(code: str, tmp_path: Path) -> None:
     script.write_text(code, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(DOCS.parent)}
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-        timeout=60, env=env,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"

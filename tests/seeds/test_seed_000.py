@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-
 from apscheduler import Event, JobAcquired, JobReleased, Scheduler, TaskDefaults, task
 from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger
 from apscheduler.triggers.combining import AndTrigger, OrTrigger
@@ -69,8 +68,10 @@ def test_cron_style_scheduling() -> None:
             id="health_check",
         )
         schedules = {s.id: s for s in scheduler.get_schedules()}
-        assert (schedules["daily_report"].next_fire_time.hour,
-                schedules["daily_report"].next_fire_time.minute) == (8, 30)
+        assert (
+            schedules["daily_report"].next_fire_time.hour,
+            schedules["daily_report"].next_fire_time.minute,
+        ) == (8, 30)
         assert schedules["weekly_backup"].next_fire_time.weekday() == 0
         assert schedules["health_check"].next_fire_time.minute % 15 == 0
 
@@ -150,7 +151,10 @@ def test_task_decorators_and_settings() -> None:
         tasks = {t.id: t for t in scheduler.get_tasks()}
         assert tasks["data_task"].max_running_jobs == 3
         assert tasks["data_task"].metadata == {
-            "global": True, "version": "1.0", "category": "data_processing", "priority": "high"
+            "global": True,
+            "version": "1.0",
+            "category": "data_processing",
+            "priority": "high",
         }
         assert tasks["report_task"].misfire_grace_time.total_seconds() == 15
         assert tasks["report_task"].job_executor == "threadpool"

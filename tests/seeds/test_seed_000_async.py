@@ -12,7 +12,6 @@ import asyncio
 import os
 
 import pytest
-
 from apscheduler import AsyncScheduler, Event, JobAcquired, JobReleased
 
 from . import seedfuncs
@@ -130,7 +129,11 @@ def test_scrapersky_service_pattern() -> None:
                 max_running_jobs=self.config["max_instances"],
             )
             self.scheduler.add_schedule(
-                self._daily_cleanup, "cron", hour=2, minute=0, id="daily_cleanup",
+                self._daily_cleanup,
+                "cron",
+                hour=2,
+                minute=0,
+                id="daily_cleanup",
                 max_running_jobs=1,
             )
 
@@ -144,7 +147,9 @@ def test_scrapersky_service_pattern() -> None:
             from datetime import datetime, timedelta
 
             run_time = datetime.now() + timedelta(seconds=delay_seconds)
-            return self.scheduler.add_schedule(func, "date", run_date=run_time, id=job_id, **kwargs)
+            return self.scheduler.add_schedule(
+                func, "date", run_date=run_time, id=job_id, **kwargs
+            )
 
         async def start(self) -> None:
             if not self.scheduler:
@@ -193,7 +198,8 @@ def test_distributed_scheduler_setup_with_redis() -> None:
             data_store = RedisDataStore.from_url(redis_url, prefix=f"seed000-{os.getpid()}")
             event_broker = RedisEventBroker.from_url(redis_url)
             self.scheduler = AsyncScheduler(
-                data_store=data_store, event_broker=event_broker,
+                data_store=data_store,
+                event_broker=event_broker,
                 identity=f"scheduler-{instance_id}",
             )
 
@@ -202,8 +208,12 @@ def test_distributed_scheduler_setup_with_redis() -> None:
                 ran.append(f"{task_id} on {self.scheduler.identity}")
 
             self.scheduler.add_schedule(
-                distributed_task, "interval", seconds=30, args=["regular_task"],
-                id="distributed_job", max_running_jobs=1,
+                distributed_task,
+                "interval",
+                seconds=30,
+                args=["regular_task"],
+                id="distributed_job",
+                max_running_jobs=1,
             )
 
         async def start(self, instance_id: str) -> None:

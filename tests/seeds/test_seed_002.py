@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 import anyio
 import pytest
-
 from apscheduler import (
     AsyncScheduler,
     CoalescePolicy,
@@ -25,8 +24,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import seedfuncs
 from ..core.scheduler.jobfuncs import fail
+from . import seedfuncs
 from .seedfuncs import calculate_result, process_data, tick
 
 pytestmark = pytest.mark.anyio
@@ -71,7 +70,11 @@ async def test_in_memory_scheduler_and_jobs_with_arguments() -> None:
         await scheduler.add_schedule(
             process_data,
             IntervalTrigger(hours=1),
-            kwargs={"source": "s3://incoming", "destination": "s3://processed", "batch_size": 1000},
+            kwargs={
+                "source": "s3://incoming",
+                "destination": "s3://processed",
+                "batch_size": 1000,
+            },
         )
         await scheduler.add_schedule(seedfuncs.async_job, IntervalTrigger(minutes=5))
         await scheduler.start_in_background()

@@ -142,3 +142,20 @@ def as_uuid(value: UUID | str) -> UUID:
 
 def as_optional_uuid(value: UUID | str | None) -> UUID | None:
     return None if value is None else as_uuid(value)
+
+
+def as_job_outcome(value: Any) -> Any:
+    """Accept a ``JobOutcome`` or its name."""
+    from ._enums import JobOutcome
+
+    if type(value) is JobOutcome:
+        return value
+    return as_enum(JobOutcome)(value)
+
+
+def as_str_tuple(values: Any) -> tuple[str, ...]:
+    return tuple(str(value) for value in values)
+
+
+def as_uuid_tuple(values: Any) -> tuple[UUID, ...]:
+    return tuple(as_uuid(value) for value in values)

@@ -17,9 +17,11 @@ import attrs
 from ._clock import get_clock
 from ._converters import (
     as_aware_datetime,
-    as_enum,
+    as_job_outcome,
     as_optional_aware_datetime,
+    as_str_tuple,
     as_uuid,
+    as_uuid_tuple,
 )
 from ._enums import JobOutcome
 
@@ -157,10 +159,8 @@ class LeaseLost(DataStoreEvent):
     """A scheduler's release was refused because its lease had passed to someone else."""
 
     scheduler_id: str
-    schedule_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    job_ids: tuple[UUID, ...] = attrs.field(
-        default=(), converter=lambda ids: tuple(as_uuid(i) for i in ids)
-    )
+    schedule_ids: tuple[str, ...] = attrs.field(default=(), converter=as_str_tuple)
+    job_ids: tuple[UUID, ...] = attrs.field(default=(), converter=as_uuid_tuple)
 
 
 #
@@ -223,7 +223,7 @@ class JobReleased(SchedulerEvent):
         default=None, converter=as_optional_aware_datetime
     )
     started_at: datetime | None = attrs.field(default=None, converter=as_optional_aware_datetime)
-    outcome: JobOutcome = attrs.field(converter=as_enum(JobOutcome))
+    outcome: JobOutcome = attrs.field(converter=as_job_outcome)
     exception_type: str | None = None
     exception_message: str | None = None
     exception_traceback: list[str] | None = None

@@ -17,6 +17,7 @@ from ._clock import get_clock
 from ._converters import (
     as_aware_datetime,
     as_enum,
+    as_job_outcome,
     as_optional_aware_datetime,
     as_optional_timedelta,
     as_timedelta,
@@ -382,7 +383,7 @@ class JobResult:
     """The outcome of one job, kept until ``expires_at`` (readable any number of times)."""
 
     job_id: UUID = attrs.field(converter=as_uuid)
-    outcome: JobOutcome = attrs.field(converter=as_enum(JobOutcome))
+    outcome: JobOutcome = attrs.field(converter=as_job_outcome)
     started_at: datetime | None = attrs.field(default=None, converter=as_optional_aware_datetime)
     finished_at: datetime = attrs.field(converter=as_aware_datetime)
     expires_at: datetime = attrs.field(converter=as_aware_datetime)

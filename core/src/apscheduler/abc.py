@@ -115,12 +115,13 @@ class EventBroker(metaclass=ABCMeta):
     def subscribe(
         self,
         callback: Callable[[Event], Any],
-        event_types: Iterable[type[Event]] | None = None,
+        event_types: type[Event] | str | Iterable[type[Event] | str] | None = None,
         *,
         is_async: bool = True,
         one_shot: bool = False,
     ) -> Subscription:
-        """Register ``callback`` for ``event_types`` (``None`` = all events).
+        """Register ``callback`` for ``event_types``: classes or their names (``None`` = all
+        events); unknown names raise ``ValueError``.
 
         ``is_async=False`` runs a synchronous callback in a worker thread. Each
         subscription has its own delivery queue, so a slow listener delays only itself.
@@ -149,7 +150,9 @@ class DataStore(metaclass=ABCMeta):
     persistent: bool = True
 
     @abstractmethod
-    async def start(self, exit_stack: AsyncExitStack, event_broker: EventBroker, logger: Logger) -> None:
+    async def start(
+        self, exit_stack: AsyncExitStack, event_broker: EventBroker, logger: Logger
+    ) -> None:
         """Connect, create or migrate the schema, and remember the broker for publishing."""
 
     # Tasks
@@ -289,7 +292,7 @@ class DataStore(metaclass=ABCMeta):
 class JobExecutor(metaclass=ABCMeta):
     """Runs a job's callable: on the event loop, in a thread, in a process..."""
 
-    async def start(self, exit_stack: AsyncExitStack) -> None:
+    async def start(self, exit_stack: AsyncExitStack) -> None:  # noqa: B027 - optional hook
         """Start pools or background work; register cleanup on ``exit_stack``."""
 
     @abstractmethod
@@ -297,7 +300,7 @@ class JobExecutor(metaclass=ABCMeta):
         """Call ``func(*job.args, **job.kwargs)`` (awaiting it if needed) and return the
         value. ``current_job`` must be set to ``job`` while the function runs."""
 
-    def check_job_arguments(
+    def check_job_arguments(  # noqa: B027 - optional hook, accepting everything
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         """Raise ``SerializationError`` early if this executor cannot pass these arguments

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import anyio
 import pytest
-
 from apscheduler import (
     AsyncScheduler,
     CoalescePolicy,
@@ -111,9 +110,7 @@ async def test_unknown_trigger_name_suggests_the_closest() -> None:
 async def test_trigger_options_with_trigger_object_are_rejected() -> None:
     async with AsyncScheduler() as scheduler:
         with pytest.raises(TypeError, match="trigger options"):
-            await scheduler.add_schedule(
-                jobfuncs.record, IntervalTrigger(seconds=1), seconds=5
-            )
+            await scheduler.add_schedule(jobfuncs.record, IntervalTrigger(seconds=1), seconds=5)
 
 
 async def test_schedule_fires_and_passes_args() -> None:
@@ -121,7 +118,10 @@ async def test_schedule_fires_and_passes_args() -> None:
     async with AsyncScheduler() as scheduler:
         scheduler.subscribe(collector, JobReleased)
         await scheduler.add_schedule(
-            jobfuncs.add, DateTrigger(datetime.now(timezone.utc)), args=(2, 5), id="s",
+            jobfuncs.add,
+            DateTrigger(datetime.now(timezone.utc)),
+            args=(2, 5),
+            id="s",
             job_result_expiration_time=60,
         )
         await scheduler.start_in_background()
@@ -197,7 +197,9 @@ async def test_task_decorator_and_task_defaults() -> None:
 async def test_coalesce_accepts_bool() -> None:
     async with AsyncScheduler() as scheduler:
         await scheduler.add_schedule(jobfuncs.record, "interval", seconds=5, id="a", coalesce=True)
-        await scheduler.add_schedule(jobfuncs.record, "interval", seconds=5, id="b", coalesce=False)
+        await scheduler.add_schedule(
+            jobfuncs.record, "interval", seconds=5, id="b", coalesce=False
+        )
         assert (await scheduler.get_schedule("a")).coalesce is CoalescePolicy.latest
         assert (await scheduler.get_schedule("b")).coalesce is CoalescePolicy.all
 
@@ -257,9 +259,9 @@ async def test_pause_unpause_configure_and_remove_schedule() -> None:
         await scheduler.unpause_schedule("dyn", resume_from="now")
         assert not (await scheduler.get_schedule("dyn")).paused
         updated = await scheduler.configure_schedule("dyn", seconds=10, args=["x"])
-        assert updated.trigger.__getstate__()["interval"] != paused.trigger.__getstate__()[
-            "interval"
-        ]
+        assert (
+            updated.trigger.__getstate__()["interval"] != paused.trigger.__getstate__()["interval"]
+        )
         assert (await scheduler.get_schedule("dyn")).args == ("x",)
         await scheduler.remove_schedule("dyn")
         with pytest.raises(ScheduleLookupError):
@@ -273,7 +275,11 @@ async def test_conflict_policies() -> None:
         await scheduler.add_schedule(jobfuncs.record, "interval", seconds=5, id="c", args=[2])
         assert (await scheduler.get_schedule("c")).args == (1,)
         await scheduler.add_schedule(
-            jobfuncs.record, "interval", seconds=5, id="c", args=[3],
+            jobfuncs.record,
+            "interval",
+            seconds=5,
+            id="c",
+            args=[3],
             conflict_policy=ConflictPolicy.replace,
         )
         assert (await scheduler.get_schedule("c")).args == (3,)

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from apscheduler import JobOutcome, JobReleased, RunState, Scheduler
 
 from . import jobfuncs
@@ -36,8 +35,13 @@ def test_listener_runs_in_thread_and_sees_job_events() -> None:
 
     with Scheduler() as scheduler:
         scheduler.subscribe(listener, {JobReleased})
-        scheduler.add_schedule(jobfuncs.add, "date", run_date="2000-01-01T00:00:00+00:00",
-                               args=(1, 1), misfire_grace_time=None)
+        scheduler.add_schedule(
+            jobfuncs.add,
+            "date",
+            run_date="2000-01-01T00:00:00+00:00",
+            args=(1, 1),
+            misfire_grace_time=None,
+        )
         scheduler.start_in_background()
         assert released.wait(10)
     assert outcomes == [JobOutcome.success]
@@ -46,6 +50,7 @@ def test_listener_runs_in_thread_and_sees_job_events() -> None:
 def test_run_until_stopped_blocks_until_stop() -> None:
     released = threading.Event()
     with Scheduler() as scheduler:
+
         def stop_when_done(event: JobReleased) -> None:
             released.set()
             scheduler.stop()
@@ -92,7 +97,10 @@ def test_wsgi_style_without_context_manager_exits_cleanly(tmp_path: Path) -> Non
         )
     )
     result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr

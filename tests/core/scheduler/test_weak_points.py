@@ -11,7 +11,6 @@ from typing import Any
 import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
-
 from apscheduler import (
     AsyncScheduler,
     Job,
@@ -137,9 +136,7 @@ async def test_weak_point_31_raising_trigger_is_reported_and_isolated(
         failed = await collector.wait_for(lambda e: isinstance(e, ScheduleTriggerFailed))
         assert failed[0].schedule_id == "bad"
         assert "trigger bug" in failed[0].exception
-        await collector.wait_for(
-            lambda e: isinstance(e, JobReleased) and e.schedule_id == "good"
-        )
+        await collector.wait_for(lambda e: isinstance(e, JobReleased) and e.schedule_id == "good")
         assert scheduler.state.name == "started"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from apscheduler.abc import JobExecutor
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor

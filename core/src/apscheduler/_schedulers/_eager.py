@@ -55,7 +55,9 @@ class EagerCall(Generic[T]):
         if exc is not None:
             self._scheduler.logger.error(
                 "A scheduler call that was not awaited failed: %s: %s",
-                type(exc).__name__, exc, exc_info=exc,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
             )
 
     def __await__(self) -> Generator[Any, None, T]:

@@ -88,9 +88,7 @@ def build_task(
     ):
         raise ValueError("max_running_jobs must be a positive integer or None")
     if existing is not None:
-        metadata = merge_metadata(
-            existing.metadata, first_set(explicit.metadata, None) or None
-        )
+        metadata = merge_metadata(existing.metadata, first_set(explicit.metadata, None) or None)
     else:
         metadata = merge_metadata(
             defaults.metadata,

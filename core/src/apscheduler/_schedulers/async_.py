@@ -6,8 +6,8 @@ import asyncio
 import inspect
 import logging
 import math
-import platform
 import os
+import platform
 import random
 import sys
 import traceback
@@ -26,7 +26,7 @@ from anyio import TASK_STATUS_IGNORED, CancelScope, get_cancelled_exc_class
 from anyio.abc import TaskGroup, TaskStatus
 
 from .._clock import get_clock
-from .._context import current_async_scheduler, current_job
+from .._context import current_async_scheduler
 from .._converters import as_aware_datetime, as_enum, as_timedelta, as_timezone
 from .._decorators import get_task_parameters
 from .._enums import CoalescePolicy, ConflictPolicy, JobOutcome, RunState, SchedulerRole
@@ -55,7 +55,6 @@ from .._exceptions import (
 )
 from .._marshalling import callable_from_ref, callable_to_ref, normalize_callable
 from .._registry import get_registry
-from ..serializers import serialize_arguments
 from .._structures import (
     Job,
     JobResult,
@@ -68,6 +67,7 @@ from .._structures import (
     unset,
 )
 from ..abc import DataStore, EventBroker, JobExecutor, Subscription, Trigger
+from ..serializers import serialize_arguments
 from ._eager import eager
 from ._tasks import build_task, tasks_differ
 
@@ -315,7 +315,9 @@ class AsyncScheduler:
     ) -> None:
         """Run the scheduler in the foreground until :meth:`stop` is called."""
         if self._state is not RunState.stopped:
-            raise RuntimeError(f"Cannot start the scheduler when it is in the {self._state.name} state")
+            raise RuntimeError(
+                f"Cannot start the scheduler when it is in the {self._state.name} state"
+            )
         self._state = RunState.starting
         self._stopped_event = anyio.Event()
         self._stop_requested = anyio.Event()
@@ -336,7 +338,9 @@ class AsyncScheduler:
                         tg.start_soon(self._cleanup_loop)
                     if self._state is RunState.starting:
                         self._state = RunState.started
-                    self.logger.info("Scheduler %s started (role: %s)", self.identity, self.role.name)
+                    self.logger.info(
+                        "Scheduler %s started (role: %s)", self.identity, self.role.name
+                    )
                     await self.event_broker.publish_local(SchedulerStarted())
                     self._call_lifecycle_hook("scheduler_started")
                     task_status.started()
@@ -354,7 +358,11 @@ class AsyncScheduler:
             self.logger.info("Scheduler %s stopped", self.identity)
             with CancelScope(shield=True), anyio.move_on_after(3):
                 await self.event_broker.publish_local(
-                    SchedulerStopped(exception=None if isinstance(exception, get_cancelled_exc_class()) else exception)
+                    SchedulerStopped(
+                        exception=None
+                        if isinstance(exception, get_cancelled_exc_class())
+                        else exception
+                    )
                 )
             self._call_lifecycle_hook("scheduler_stopped")
             self._stopped_event.set()
@@ -379,7 +387,7 @@ class AsyncScheduler:
         ``None`` = all). ``is_async=False`` runs a blocking callback in its own thread."""
         self._check_initialized()
         return self.event_broker.subscribe(
-            callback, event_types, is_async=is_async, one_shot=one_shot  # type: ignore[arg-type]
+            callback, event_types, is_async=is_async, one_shot=one_shot
         )
 
     async def get_next_event(
@@ -473,7 +481,9 @@ class AsyncScheduler:
             self.logger.warning(
                 "%s cannot be imported by reference, so its jobs can only run in processes "
                 "that schedule or configure it (task ID %r). Use a module-level function "
-                "for jobs that other workers must run.", qualname, task_id,
+                "for jobs that other workers must run.",
+                qualname,
+                task_id,
             )
         return task_id
 
@@ -490,7 +500,11 @@ class AsyncScheduler:
             and explicit.metadata is unset
         )
         cached = self._task_cache.get(task_id)
-        if cached is not None and nothing_explicit and (func is None or task_id in self._task_callables):
+        if (
+            cached is not None
+            and nothing_explicit
+            and (func is None or task_id in self._task_callables)
+        ):
             return cached
         try:
             existing: Task | None = await self.data_store.get_task(task_id)
@@ -669,7 +683,7 @@ class AsyncScheduler:
             if "timezone" not in trigger_kwargs and _accepts(cls, "timezone"):
                 trigger_kwargs = {**trigger_kwargs, "timezone": self.timezone}
             try:
-                return cls(**trigger_kwargs)  # type: ignore[no-any-return]
+                return cls(**trigger_kwargs)
             except TypeError as exc:
                 raise TypeError(f"Invalid options for trigger {trigger!r}: {exc}") from None
         raise TypeError(f"Expected a Trigger or a registered trigger name, got {trigger!r}")
@@ -735,8 +749,16 @@ class AsyncScheduler:
         """
         schedule = await self.get_schedule(id)
         simple = {
-            "args", "kwargs", "name", "paused", "coalesce", "misfire_grace_time",
-            "max_jitter", "job_executor", "metadata", "job_result_expiration_time",
+            "args",
+            "kwargs",
+            "name",
+            "paused",
+            "coalesce",
+            "misfire_grace_time",
+            "max_jitter",
+            "job_executor",
+            "metadata",
+            "job_result_expiration_time",
         }
         trigger = changes.pop("trigger", None)
         plain = {key: changes.pop(key) for key in list(changes) if key in simple}
@@ -965,19 +987,24 @@ class AsyncScheduler:
         if refused:
             self.logger.warning(
                 "Lease lost on %d schedule(s) before release; another scheduler took them "
-                "over and nothing was fired twice: %s", len(refused), ", ".join(refused)
+                "over and nothing was fired twice: %s",
+                len(refused),
+                ", ".join(refused),
             )
-        for schedule, exc in failures:
+        for schedule, error in failures:
             self.logger.error(
                 "The trigger of schedule %r raised %s: %s; the schedule will not fire again "
-                "until it is reconfigured", schedule.id, type(exc).__name__, exc,
-                exc_info=exc,
+                "until it is reconfigured",
+                schedule.id,
+                type(error).__name__,
+                error,
+                exc_info=error,
             )
             await self.event_broker.publish(
                 ScheduleTriggerFailed(
                     schedule_id=schedule.id,
                     task_id=schedule.task_id,
-                    exception=f"{type(exc).__name__}: {exc}",
+                    exception=f"{type(error).__name__}: {error}",
                 )
             )
 
@@ -1193,7 +1220,9 @@ class AsyncScheduler:
             if refused:
                 self.logger.warning(
                     "Lease lost on %d job(s) before release (they were released as abandoned "
-                    "elsewhere): %s", len(refused), ", ".join(map(str, refused)),
+                    "elsewhere): %s",
+                    len(refused),
+                    ", ".join(map(str, refused)),
                 )
             for job, _ in batch:
                 self._running_jobs.pop(job.id, None)
@@ -1287,4 +1316,3 @@ def _accepts(cls: Any, parameter: str) -> bool:
         return parameter in inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return False
-

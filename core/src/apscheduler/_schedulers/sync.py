@@ -298,8 +298,10 @@ class Scheduler:
         self._ensure_services()
         return self._async.subscribe(callback, event_types, one_shot=one_shot, is_async=False)
 
-    def get_next_event(self, event_types: type[Event] | str | Iterable[type[Event] | str]) -> Event:
-        return self._call(self._async.get_next_event, event_types)  # type: ignore[no-any-return]
+    def get_next_event(
+        self, event_types: type[Event] | str | Iterable[type[Event] | str]
+    ) -> Event:
+        return self._call(self._async.get_next_event, event_types)
 
     # Tasks
 
@@ -313,7 +315,7 @@ class Scheduler:
         max_running_jobs: int | None | UnsetValue = unset,
         metadata: dict[str, Any] | UnsetValue = unset,
     ) -> Task:
-        return self._call(  # type: ignore[no-any-return]
+        return self._call(
             self._async.configure_task,
             func_or_task_id,
             func=func,
@@ -324,10 +326,10 @@ class Scheduler:
         )
 
     def get_tasks(self) -> Sequence[Task]:
-        return self._call(self._async.get_tasks)  # type: ignore[no-any-return]
+        return self._call(self._async.get_tasks)
 
     def get_task(self, task_id: str) -> Task:
-        return self._call(self._async.get_task, task_id)  # type: ignore[no-any-return]
+        return self._call(self._async.get_task, task_id)
 
     def remove_task(self, task_id: str) -> None:
         self._call(self._async.remove_task, task_id)
@@ -354,7 +356,7 @@ class Scheduler:
         conflict_policy: ConflictPolicy | str = ConflictPolicy.do_nothing,
         **trigger_kwargs: Any,
     ) -> str:
-        return self._call(  # type: ignore[no-any-return]
+        return self._call(
             self._async.add_schedule,
             func_or_task_id,
             trigger,
@@ -375,10 +377,10 @@ class Scheduler:
         )
 
     def get_schedule(self, id: str) -> Schedule:
-        return self._call(self._async.get_schedule, id)  # type: ignore[no-any-return]
+        return self._call(self._async.get_schedule, id)
 
     def get_schedules(self) -> list[Schedule]:
-        return self._call(self._async.get_schedules)  # type: ignore[no-any-return]
+        return self._call(self._async.get_schedules)
 
     def remove_schedule(self, id: str) -> None:
         self._call(self._async.remove_schedule, id)
@@ -390,10 +392,10 @@ class Scheduler:
         self._call(self._async.unpause_schedule, id, resume_from=resume_from)
 
     def configure_schedule(self, id: str, **changes: Any) -> Schedule:
-        return self._call(self._async.configure_schedule, id, **changes)  # type: ignore[no-any-return]
+        return self._call(self._async.configure_schedule, id, **changes)
 
     def run_schedule_now(self, id: str) -> UUID:
-        return self._call(self._async.run_schedule_now, id)  # type: ignore[no-any-return]
+        return self._call(self._async.run_schedule_now, id)
 
     # Jobs
 
@@ -407,7 +409,7 @@ class Scheduler:
         metadata: dict[str, Any] | UnsetValue = unset,
         result_expiration_time: timedelta | float = 0,
     ) -> UUID:
-        return self._call(  # type: ignore[no-any-return]
+        return self._call(
             self._async.add_job,
             func_or_task_id,
             args=args,
@@ -418,13 +420,13 @@ class Scheduler:
         )
 
     def get_jobs(self) -> Sequence[Job]:
-        return self._call(self._async.get_jobs)  # type: ignore[no-any-return]
+        return self._call(self._async.get_jobs)
 
     def remove_job(self, job_id: UUID | str) -> bool:
-        return self._call(self._async.remove_job, job_id)  # type: ignore[no-any-return]
+        return self._call(self._async.remove_job, job_id)
 
     def get_job_result(self, job_id: UUID | str, *, wait: bool = True) -> JobResult | None:
-        return self._call(self._async.get_job_result, job_id, wait=wait)  # type: ignore[no-any-return]
+        return self._call(self._async.get_job_result, job_id, wait=wait)
 
     def run_job(
         self,

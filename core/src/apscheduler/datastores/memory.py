@@ -398,7 +398,7 @@ class MemoryDataStore(BaseDataStore):
 
         if refused:
             events.append(
-                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)  # type: ignore[arg-type]
+                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)
             )
         await self._publish_all(events)
         return refused

@@ -160,7 +160,7 @@ class EventBrokerTests:
 
     async def test_subscribe_by_name(self, started_event_broker: EventBroker) -> None:
         collector = EventCollector()
-        started_event_broker.subscribe(collector, {"TaskAdded"})  # type: ignore[arg-type]
+        started_event_broker.subscribe(collector, {"TaskAdded"})
         wanted = task_added()
         await started_event_broker.publish(TaskRemoved(task_id="x"))
         await started_event_broker.publish(wanted)
@@ -187,7 +187,7 @@ class EventBrokerTests:
 
     async def test_subscribe_unknown_name(self, started_event_broker: EventBroker) -> None:
         with pytest.raises(ValueError, match="JobExecutedd"):
-            started_event_broker.subscribe(lambda event: None, {"JobExecutedd"})  # type: ignore[arg-type]
+            started_event_broker.subscribe(lambda event: None, {"JobExecutedd"})
 
     async def test_events_delivered_in_order(self, started_event_broker: EventBroker) -> None:
         collector = EventCollector()

@@ -1,0 +1,1 @@
+"""The benchmark driver's building blocks (environments, cases, running, reporting)."""
