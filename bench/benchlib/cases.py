@@ -73,8 +73,8 @@ def _throughput(store: str, kind: str, target: Target | None) -> Case:
         title=f"Throughput, {store} store, {what}",
         script="throughput.py",
         full=("--store", store, "--kind", kind, "--n", full_n, "--time-limit", limit),
-        smoke=("--store", store, "--kind", kind, "--n", "200", "--time-limit", "5"),
-        rows=(Row("jobs/s", "jobs_per_s", "jobs/s", True, target),),
+        smoke=("--store", store, "--kind", kind, "--n", "100", "--time-limit", "2"),
+        rows=(Row("rate", "jobs_per_s", "jobs/s", True, target),),
         needs_postgres=store == "postgresql",
         tags=("throughput",),
     )
@@ -88,7 +88,7 @@ def _burst(mode: str, n: int, smoke_n: int) -> Case:
     )
     p99 = at_most(10, "≤ 10 ms")
     full = ("--mode", mode, "--n", str(n), "--duration", "5", "--time-limit", "60")
-    smoke = ("--mode", mode, "--n", str(smoke_n), "--duration", "2", "--time-limit", "20")
+    smoke = ("--mode", mode, "--n", str(smoke_n), "--duration", "2", "--time-limit", "10")
     return Case(
         key=f"burst-{mode}",
         title=title,
@@ -108,10 +108,11 @@ def _burst(mode: str, n: int, smoke_n: int) -> Case:
 def _scale(key: str, n: int, smoke_n: int, impls: tuple[str, ...], repeats: int | None) -> Case:
     return Case(
         key=key,
-        title=f"Scale, {n:,} far-future date schedules (memory store)",
+        title=f"Scale, {n:,} far-future date schedules (memory store)"
+        + (f" ({', '.join(impls)} only, {repeats} run)" if repeats else ""),
         script="scale.py",
         full=("--n", str(n), "--idle", "10"),
-        smoke=("--n", str(smoke_n), "--idle", "2"),
+        smoke=("--n", str(smoke_n), "--idle", "1"),
         rows=(
             Row("time per add", "add_us", "µs", False, at_most(10, "≤ 10 µs")),
             Row("memory per schedule", "bytes_per_schedule", "B", False, at_most(600, "≤ 600 B")),
@@ -147,6 +148,7 @@ def _same_as_croniter(metrics: dict[str, Any], ours: dict[str, Any]) -> str:
             cells.append("**no**")
     return " / ".join(cells)
 
+
 CASES: tuple[Case, ...] = (
     _throughput("memory", "async", at_least(50_000, "≥ 50,000")),
     _throughput("memory", "sync", at_least(20_000, "≥ 20,000")),
@@ -181,10 +183,10 @@ CASES: tuple[Case, ...] = (
         title="Cluster, 2 worker processes, PostgreSQL + asyncpg NOTIFY broker",
         script="cluster.py",
         full=("--n", "10000", "--workers", "2", "--time-limit", "10"),
-        smoke=("--n", "100", "--workers", "2", "--time-limit", "15"),
+        smoke=("--n", "50", "--workers", "2", "--time-limit", "5"),
         rows=(
-            Row("jobs/s (drain)", "jobs_per_s", "jobs/s", True, at_least(10_000, "≥ 10,000")),
-            Row("add_job/s (8 producers)", "add_per_s", "jobs/s", True),
+            Row("drain rate", "jobs_per_s", "jobs/s", True, at_least(10_000, "≥ 10,000")),
+            Row("add_job rate (8 producers)", "add_per_s", "jobs/s", True),
         ),
         needs_postgres=True,
         tags=("cluster",),

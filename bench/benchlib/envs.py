@@ -24,7 +24,15 @@ BENCH_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_ENVS_DIR = BENCH_DIR / ".envs"
 _STAMP = ".bench-requirements"
 #: Libraries whose versions the report lists for each environment.
-REPORTED_LIBRARIES = ("apscheduler", "anyio", "sqlalchemy", "asyncpg", "aiosqlite", "psycopg2-binary")
+REPORTED_LIBRARIES = (
+    "apscheduler",
+    "anyio",
+    "sqlalchemy",
+    "asyncpg",
+    "aiosqlite",
+    "psycopg2-binary",
+    "croniter",
+)
 
 
 def _pinned(name: str, extra: str = "") -> str:
@@ -115,8 +123,15 @@ def ensure(spec: EnvSpec, envs_dir: Path = DEFAULT_ENVS_DIR) -> Path:
     try:
         _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(building)])
         _run(
-            [uv, "pip", "install", "--quiet", "--python", str(python_of(building)),
-             *spec.requirements]
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(python_of(building)),
+                *spec.requirements,
+            ]
         )
         (building / _STAMP).write_text(wanted)
         shutil.rmtree(target, ignore_errors=True)
@@ -152,7 +167,10 @@ def library_versions(python: Path | str) -> dict[str, str]:
     )
     try:
         completed = subprocess.run(
-            [str(python), "-c", code], capture_output=True, text=True, timeout=60,
+            [str(python), "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
             env=clean_environ(),
         )
         return json.loads(completed.stdout)

@@ -150,7 +150,7 @@ def table(
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for case in cases:
-        outcomes = {impl: results[(case.key, impl)] for impl in IMPLS if (case.key, impl) in results}
+        outcomes = {i: results[(case.key, i)] for i in IMPLS if (case.key, i) in results}
         notes = _case_notes(case, outcomes, labels)
         for index, row in enumerate(case.rows):
             unit = f" ({row.unit})" if row.unit else ""
@@ -189,11 +189,14 @@ def document(
 ) -> str:
     """The whole report: heading, how it was run, the machine, the table."""
     lines = [
-        "# Benchmark results" + (" (smoke mode: tiny sizes, numbers are meaningless)" if smoke
-                                  else ""),
+        "# Benchmark results"
+        + (" (smoke mode: tiny sizes, numbers are meaningless)" if smoke else ""),
         "",
-        f"Run {started} UTC, {duration_s / 60:.1f} min; each figure is the median of "
-        f"{repeats}; runs alternate between implementations (ours, 4.0.0a6, 3.11.3, ours...).",
+        (
+            f"Run {started} UTC, {duration_s / 60:.1f} min; each figure is the median of "
+            f"{repeats}; runs alternate between implementations (ours, 4.0.0a6, 3.11.3, "
+            f"ours...)."
+        ),
         "",
         f"Reproduce: `{command}`",
         "",
@@ -211,9 +214,11 @@ def document(
             lines.append(f"- {labels[impl]}: unavailable")
     lines += [
         "",
-        "↑ higher is better, ↓ lower is better. \"ours / best APScheduler\" divides our "
-        "figure by the better of 4.0.0a6 and 3.11.3 (above 1× is better for ↑ rows, below "
-        "1× for ↓ rows).",
+        (
+            '↑ higher is better, ↓ lower is better. "ours / best APScheduler" divides our '
+            "figure by the better of 4.0.0a6 and 3.11.3 (above 1× is better for ↑ rows, "
+            "below 1× for ↓ rows)."
+        ),
         "",
         table(cases, results, labels),
         "",

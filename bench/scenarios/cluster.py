@@ -11,6 +11,7 @@ shared-store worker model, so it reports "n/a".
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,7 +94,7 @@ async def _run(impl: str, n: int, workers: int, producers: int, limit: float) ->
     import bench_v4api as api
     from apscheduler import JobReleased
 
-    schema = channel = f"bench_cluster_{impl}"
+    schema = channel = f"bench_cluster_{impl}_{os.getpid()}"
     await pg_reset_schema(schema)
     try:
         store = api.sql_store("postgresql", Path("."), schema)

@@ -27,9 +27,9 @@ def _digest(times: list[datetime]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _timed(produce: Callable[[], list[datetime]]) -> tuple[list[datetime], float]:
+def _timed(produce: Callable[..., list[datetime]], *args: Any) -> tuple[list[datetime], float]:
     start = time.perf_counter()
-    times = produce()
+    times = produce(*args)
     return times, time.perf_counter() - start
 
 
@@ -74,15 +74,15 @@ def measure(impl: str, n: int) -> dict[str, Any]:
     for key, zone in ZONES.items():
         start = datetime(2024, 1, 1, tzinfo=ZoneInfo(zone))
         if impl == "v3":
-            times, seconds = _timed(lambda: _v3_sequence(zone, start, n))
+            times, seconds = _timed(_v3_sequence, zone, start, n)
         else:
-            times, seconds = _timed(lambda: _v4api_sequence(zone, start, n))
+            times, seconds = _timed(_v4api_sequence, zone, start, n)
         metrics[f"next_us_{key}"] = seconds / n * 1e6
         metrics[f"digest_{key}"] = _digest(times)
         metrics[f"last_{key}"] = times[-1].isoformat()
         if impl == "ours":
             try:
-                reference, ref_seconds = _timed(lambda: _croniter_sequence(start, n))
+                reference, ref_seconds = _timed(_croniter_sequence, start, n)
             except ImportError:
                 continue
             metrics[f"croniter_us_{key}"] = ref_seconds / n * 1e6

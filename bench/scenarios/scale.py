@@ -39,7 +39,8 @@ async def _run_v4api(n: int, idle: float) -> dict[str, Any]:
         await asyncio.sleep(0.1)
         before = rss_bytes()
         first = api.utcnow() + timedelta(days=365)
-        add_seconds = await api.add_date_schedules(sched, async_noop, first, n, timedelta(seconds=1))
+        step = timedelta(seconds=1)
+        add_seconds = await api.add_date_schedules(sched, async_noop, first, n, step)
         await asyncio.sleep(_SETTLE)
         growth = rss_bytes() - before
         cpu = await idle_cpu_seconds(idle)

@@ -9,6 +9,7 @@ job released; a run stops after ``--time-limit`` seconds and reports the rate so
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ async def _run_v4api(impl: str, store: str, kind: str, n: int, limit: float, wor
     import bench_v4api as api
     from bench_jobs import async_noop, sync_noop
 
-    schema = f"bench_tp_{impl}"
+    schema = f"bench_tp_{impl}_{os.getpid()}"
     if store == "postgresql":
         await pg_reset_schema(schema)
     try:
@@ -37,7 +38,7 @@ async def _run_v4api(impl: str, store: str, kind: str, n: int, limit: float, wor
 def _run_v3(store: str, kind: str, n: int, limit: float, workdir: Path) -> dict[str, Any]:
     import bench_v3api as api
 
-    schema = "bench_tp_v3"
+    schema = f"bench_tp_v3_{os.getpid()}"
     if store == "postgresql":
         asyncio.run(pg_reset_schema(schema))
     try:

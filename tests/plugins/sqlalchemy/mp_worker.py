@@ -50,5 +50,9 @@ def acquire_all(url: str, kind: str, scheduler_id: str, barrier: Any, batch: int
                 if not items:
                     return taken
                 taken.extend(str(item.id) for item in items)
+                if len(taken) == len(items):
+                    # Both processes hold a first batch before either goes on: from here
+                    # on they really compete for the rest
+                    barrier.wait(30)
 
     return anyio.run(run)

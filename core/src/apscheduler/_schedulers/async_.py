@@ -214,7 +214,8 @@ class AsyncScheduler:
         self._services_task_group = None
 
     async def _stop_and_wait(self) -> None:
-        self.stop()
+        if self._state in (RunState.starting, RunState.started):
+            self.stop()  # an earlier stop() keeps its own timeout
         await self.wait_until_stopped()
 
     async def _initialize_services(self, exit_stack: AsyncExitStack) -> None:

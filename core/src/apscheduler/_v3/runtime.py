@@ -151,8 +151,10 @@ class Runtime:
         return future
 
     def _log_failure(self, future: Future[Any]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            exc = future.exception()
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, SchedulerStoppedError):
             self._logger.error("A scheduler operation failed: %s", exc, exc_info=exc)
 
     def _queue(self, item: tuple[Operation, tuple[Any, ...], Future[Any] | None]) -> None:
@@ -343,10 +345,15 @@ class Runtime:
         await self._start_engines()
 
     async def shutdown(self, wait: bool) -> None:
-        """Stop the core schedulers (letting running jobs finish if ``wait``) and close
-        the stores; this is the last operation."""
+        """Stop the core schedulers and close the stores; this is the last operation.
+
+        With ``wait`` running jobs finish first; without it they are cancelled if the
+        scheduler says so (``_cancel_jobs_without_wait``: asyncio, like APScheduler 3's
+        asyncio executor), else left to finish (threads cannot be interrupted, and v3's
+        pool executors let them finish and report their results).
+        """
         self._closing = True
-        await self._stop_engines(wait)
+        await self._stop_engines(wait or not self._scheduler._cancel_jobs_without_wait)
         await self._close_stores()
         self._scheduler._logger.info("Scheduler has been shut down")
         self._dispatch(SchedulerEvent(EVENT_SCHEDULER_SHUTDOWN))

@@ -18,14 +18,29 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True,
-                     help="Show the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """Run and manage apscheduler schedulers from TOML configuration files.
 
     Start with 'apscheduler run CONFIG'; see 'apscheduler COMMAND --help'.
     """
+
+
+def migrate_v3(ctx: typer.Context) -> None:
+    """Import the jobs of an APScheduler 3 job store: --from URL --to URL [options].
+
+    Run 'apscheduler migrate-v3 --help' for every option. Exits 0 when every job was
+    converted and 1 when some were skipped (each is reported with the reason).
+    """
+    from ..migrate_v3 import main as migrate_main
+
+    raise typer.Exit(migrate_main(list(ctx.args)))
 
 
 def create_app() -> typer.Typer:
@@ -46,6 +61,15 @@ def create_app() -> typer.Typer:
     app.command("check")(check)
     app.command("apply")(apply)
     app.command("plugins")(plugins)
+    app.command(
+        "migrate-v3",
+        context_settings={
+            "allow_extra_args": True,
+            "ignore_unknown_options": True,
+            "help_option_names": [],
+        },
+        add_help_option=False,
+    )(migrate_v3)
     app.add_typer(schedules_app, name="schedules")
     app.add_typer(jobs_app, name="jobs")
     app.add_typer(triggers_app, name="triggers")

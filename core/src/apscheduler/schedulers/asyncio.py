@@ -40,6 +40,7 @@ class AsyncIOScheduler(BaseScheduler):
 
     _eventloop: asyncio.AbstractEventLoop | None = None
     _host_task: asyncio.Future[None] | None = None
+    _cancel_jobs_without_wait = True  # as APScheduler 3's AsyncIOExecutor did
 
     def _configure(self, config: dict[str, Any]) -> None:
         self._eventloop = maybe_ref(config.pop("event_loop", None))

@@ -81,6 +81,8 @@ class BaseScheduler(metaclass=ABCMeta):
     _logger: logging.Logger
     timezone: tzinfo
     _job_defaults: JobDefaults
+    #: Whether ``shutdown(wait=False)`` cancels running jobs (else they finish unwatched)
+    _cancel_jobs_without_wait = False
 
     def __init__(self, gconfig: Mapping[str, Any] | None = None, **options: Any):
         self._executors: dict[str, JobExecutor] = {}

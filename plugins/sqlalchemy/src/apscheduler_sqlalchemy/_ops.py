@@ -366,11 +366,11 @@ class SQLOperations:
             stmt = select(st.c.id, st.c.acquired_by, st.c.lease_token).where(
                 self._in(st.c.id, chunk)
             )
-            for row in conn.execute(self._locked(stmt)):
-                current[row.id] = row
+            for locked_row in conn.execute(self._locked(stmt)):
+                current[locked_row.id] = locked_row
 
         accepted: list[PreparedRelease] = []
-        refused: list[str] = []
+        refused: list[PreparedRelease] = []
         for release in releases:
             row = current.get(release.schedule_id)
             if row is None:  # removed (or replaced) while it was being processed
@@ -394,8 +394,7 @@ class SQLOperations:
             for group, extra in ((with_trigger, True), (without_trigger, False)):
                 if not group:
                     continue
-                stmt = update(st).where(st.c.id == bindparam("b_id"))
-                stmt = stmt.values(
+                release_stmt = update(st).where(st.c.id == bindparam("b_id")).values(
                     {**values, "trigger": bindparam("b_trigger")} if extra else values
                 )
                 params = [
@@ -407,7 +406,7 @@ class SQLOperations:
                     }
                     for r in group
                 ]
-                conn.execute(stmt, params)
+                conn.execute(release_stmt, params)
             job_rows = [row for release in accepted for row in release.job_rows]
             self._insert_ignoring_duplicates(conn, self.t.jobs, job_rows)
             for release in accepted:
@@ -610,8 +609,8 @@ class SQLOperations:
             stmt = select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(
                 self._in(jt.c.id, chunk)
             )
-            for row in conn.execute(self._locked(stmt)):
-                current[row.id] = row
+            for locked_row in conn.execute(self._locked(stmt)):
+                current[locked_row.id] = locked_row
 
         finished: list[_Finished] = []
         refused: list[UUID] = []
@@ -795,7 +794,7 @@ class SQLOperations:
         if not counts:
             return
         tt = self.t.tasks
-        delta = bindparam("b_delta")
+        delta: Any = bindparam("b_delta")
         if sign > 0:
             new_value: Any = tt.c.running_jobs + delta
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 
 from apscheduler import (
     CoalescePolicy,
@@ -26,6 +26,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+@overload
+def to_us(value: datetime) -> int: ...
+@overload
+def to_us(value: None) -> None: ...
+@overload
+def to_us(value: datetime | None) -> int | None: ...
 def to_us(value: datetime | None) -> int | None:
     """Aware datetime -> microseconds since the epoch (``None`` stays ``None``)."""
     if value is None:
@@ -40,6 +46,12 @@ def from_us(value: int | None) -> datetime | None:
     return EPOCH + timedelta(microseconds=value)
 
 
+@overload
+def td_to_us(value: timedelta) -> int: ...
+@overload
+def td_to_us(value: None) -> None: ...
+@overload
+def td_to_us(value: timedelta | None) -> int | None: ...
 def td_to_us(value: timedelta | None) -> int | None:
     return None if value is None else value // _MICROSECOND
 
@@ -98,7 +110,7 @@ def task_to_row(task: Task) -> dict[str, Any]:
     }
 
 
-def task_from_row(row: Mapping[str, Any]) -> Task:
+def task_from_row(row: Mapping[Any, Any]) -> Task:
     return Task(
         id=row["id"],
         func=row["func"],
@@ -137,7 +149,7 @@ def schedule_to_row(schedule: Schedule, serializer: Serializer) -> dict[str, Any
     }
 
 
-def schedule_from_row(row: Mapping[str, Any], serializer: Serializer) -> Schedule:
+def schedule_from_row(row: Mapping[Any, Any], serializer: Serializer) -> Schedule:
     return Schedule(
         id=row["id"],
         task_id=row["task_id"],
@@ -184,7 +196,7 @@ def job_to_row(job: Job, serializer: Serializer) -> dict[str, Any]:
     }
 
 
-def job_from_row(row: Mapping[str, Any], serializer: Serializer) -> Job:
+def job_from_row(row: Mapping[Any, Any], serializer: Serializer) -> Job:
     return Job(
         id=row["id"],
         task_id=row["task_id"],
@@ -221,7 +233,7 @@ def result_to_row(result: JobResult, serializer: Serializer) -> dict[str, Any]:
     }
 
 
-def result_from_row(row: Mapping[str, Any], serializer: Serializer) -> JobResult:
+def result_from_row(row: Mapping[Any, Any], serializer: Serializer) -> JobResult:
     return JobResult.unmarshal(
         serializer,
         {
