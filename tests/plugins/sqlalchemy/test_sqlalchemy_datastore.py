@@ -353,3 +353,51 @@ async def test_corrupt_schedule_is_quarantined_not_spun_on(sqlite_path: Path) ->
         assert await store.acquire_schedules("A", LEASE, 10) == []
         assert await store.get_next_schedule_run_time() is None
         assert await store.get_schedules() == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrate.db'}", None
+    if request.param == "postgresql":
+        return pg_url("asyncpg"), request.getfixturevalue("postgresql_schema")
+    return mariadb_url(request.getfixturevalue("mariadb_database")), None
+
+
+async def test_migration_on_every_database(any_database_url: tuple[str, str | None]) -> None:
+    """A version 1 layout (the current tables without the columns version 2 added) is
+    upgraded in place on SQLite, PostgreSQL and MariaDB, keeping its rows."""
+    url, schema = any_database_url
+    prefix = f"m{uuid4().hex[:6]}_"
+    store = SQLAlchemyDataStore(url, schema=schema, table_prefix=prefix)
+    async with started(store):
+        await store.add_task(Task(id="task", func="m:f", job_executor="async"))
+        await store.add_schedule(make_schedule("kept"), ConflictPolicy.exception)
+
+    def downgrade_to_v1(conn: object) -> None:
+        tables = store.tables
+        for table, column in (
+            (tables.schedules, "name"),
+            (tables.schedules, "pause_note"),
+            (tables.job_results, "traceback"),
+        ):
+            name = conn.dialect.identifier_preparer.format_table(table)  # type: ignore[attr-defined]
+            conn.exec_driver_sql(f"ALTER TABLE {name} DROP COLUMN {column}")  # type: ignore[attr-defined]
+        conn.execute(tables.meta.update().values(schema_version=1))  # type: ignore[attr-defined]
+
+    store = SQLAlchemyDataStore(url, schema=schema, table_prefix=prefix)
+    async with started(store):
+        pass
+    await store._runner.run(downgrade_to_v1)
+    await store._dispose_engine()
+
+    store = SQLAlchemyDataStore(url, schema=schema, table_prefix=prefix)
+    async with started(store):
+        [schedule] = await store.get_schedules()
+        assert schedule.id == "kept" and schedule.name is None
+        await store.add_schedule(make_schedule("new", name="n"), ConflictPolicy.exception)
+        assert [s.name for s in await store.get_schedules()] == [None, "n"]
+        version = await helpers.run_sql(
+            store, lambda conn: conn.execute(store.tables.meta.select()).scalar()
+        )
+        assert version == CURRENT_SCHEMA_VERSION

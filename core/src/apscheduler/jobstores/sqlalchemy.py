@@ -77,6 +77,7 @@ class SQLAlchemyJobStore(BaseJobStore):
         }
         if self.engine is not None:
             return SQLAlchemyDataStore(self.engine, **options)
+        assert self.url is not None  # the constructor requires url or engine
         return SQLAlchemyDataStore(self.url, engine_options=self.engine_options, **options)
 
     def __repr__(self) -> str:

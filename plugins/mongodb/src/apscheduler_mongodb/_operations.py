@@ -407,7 +407,7 @@ class Operations:
         refused.extend(schedule_id for schedule_id in by_id if schedule_id not in accepted)
         if refused:
             events.append(
-                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)  # type: ignore[arg-type]
+                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)
             )
         return refused, events
 

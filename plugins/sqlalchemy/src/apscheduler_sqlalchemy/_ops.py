@@ -577,11 +577,11 @@ class SQLOperations:
             token = uuid4().hex
             until = current + lease_duration
             until_us = to_us(until)
-            ids = [job.id for job in acquired]
-            for chunk in _chunks(ids):
+            job_ids = [job.id for job in acquired]
+            for job_chunk in _chunks(job_ids):
                 conn.execute(
                     update(jt)
-                    .where(self._in(jt.c.id, chunk))
+                    .where(self._in(jt.c.id, job_chunk))
                     .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
                 )
             self._adjust_running_jobs(conn, Counter(job.task_id for job in acquired), +1)

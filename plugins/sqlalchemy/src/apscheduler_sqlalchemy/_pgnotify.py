@@ -67,10 +67,9 @@ def split_event(event: Event) -> list[Event] | None:
         value = getattr(event, field.name)
         if isinstance(value, tuple) and len(value) > 1:
             half = len(value) // 2
-            return [
-                attrs.evolve(event, **{field.name: value[:half]}),
-                attrs.evolve(event, **{field.name: value[half:]}),
-            ]
+            first: dict[str, Any] = {field.name: value[:half]}
+            second: dict[str, Any] = {field.name: value[half:]}
+            return [attrs.evolve(event, **first), attrs.evolve(event, **second)]
     return None
 
 

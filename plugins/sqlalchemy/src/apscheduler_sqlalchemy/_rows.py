@@ -21,6 +21,7 @@ from apscheduler import (
     Task,
 )
 from apscheduler.abc import Serializer
+from apscheduler.clock import get_clock
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -163,7 +164,7 @@ def schedule_from_row(row: Mapping[Any, Any], serializer: Serializer) -> Schedul
         misfire_grace_time=td_from_us(row["misfire_grace_time"]),
         max_jitter=td_from_us(row["max_jitter"]),
         job_executor=row["job_executor"],
-        job_result_expiration_time=td_from_us(row["job_result_expiration_time"]),
+        job_result_expiration_time=td_from_us(row["job_result_expiration_time"]) or timedelta(0),
         metadata=row["metadata"],
         next_fire_time=from_us(row["next_fire_time"]),
         last_fire_time=from_us(row["last_fire_time"]),
@@ -205,11 +206,11 @@ def job_from_row(row: Mapping[Any, Any], serializer: Serializer) -> Job:
         schedule_id=row["schedule_id"],
         scheduled_fire_time=from_us(row["scheduled_fire_time"]),
         executor=row["executor"],
-        jitter=td_from_us(row["jitter"]),
+        jitter=td_from_us(row["jitter"]) or timedelta(0),
         start_deadline=from_us(row["start_deadline"]),
-        result_expiration_time=td_from_us(row["result_expiration_time"]),
+        result_expiration_time=td_from_us(row["result_expiration_time"]) or timedelta(0),
         metadata=row["metadata"],
-        created_at=from_us(row["created_at"]),
+        created_at=from_us(row["created_at"]) or get_clock().now(),
         acquired_by=row["acquired_by"],
         acquired_until=from_us(row["acquired_until"]),
         lease_token=row["lease_token"],
