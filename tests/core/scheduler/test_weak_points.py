@@ -197,3 +197,52 @@ async def test_weak_point_4_wait_until_stopped_really_waits() -> None:
             assert not stopped, "wait_until_stopped returned while a job was still running"
             gate.set()
         assert stopped
+
+
+async def test_weak_point_21_scheduler_whose_lease_ran_out_cannot_double_fire() -> None:
+    """Scheduler A stalls past its lease; B takes the schedule over and fires it. A's late
+    release is refused (fencing token), so the fire time produces exactly one job."""
+    from apscheduler import LeaseLost, Schedule, ScheduleResult
+    from apscheduler.datastores.memory import MemoryDataStore
+
+    clock = FakeClock(START)
+    with use_clock(clock):
+        store = MemoryDataStore()
+        collector = EventCollector()
+        async with AsyncScheduler(store) as scheduler:
+            scheduler.subscribe(collector, LeaseLost)
+            await scheduler.configure_task("t", func=ran)
+            await store.add_schedule(
+                Schedule(
+                    id="s",
+                    task_id="t",
+                    trigger=DateTrigger(START),
+                    job_executor="async",
+                    next_fire_time=START,
+                ),
+                conflict_policy="do_nothing",
+            )
+            lease = timedelta(seconds=30)
+            (stale,) = await store.acquire_schedules("A", lease, 10)
+            clock.advance(31)  # A stalls longer than its lease
+            (fresh,) = await store.acquire_schedules("B", lease, 10)
+
+            def result(schedule: Schedule) -> ScheduleResult:
+                job = Job(
+                    task_id="t", executor="async", schedule_id="s", scheduled_fire_time=START
+                )
+                return ScheduleResult(
+                    schedule_id="s",
+                    task_id="t",
+                    trigger=schedule.trigger,
+                    last_fire_time=START,
+                    next_fire_time=None,
+                    lease_token=schedule.lease_token,
+                    jobs=(job,),
+                )
+
+            assert await store.release_schedules("B", [result(fresh)]) == []
+            assert await store.release_schedules("A", [result(stale)]) == ["s"]
+            assert len(await store.get_jobs()) == 1
+            (event,) = await collector.wait_for(lambda e: True)
+            assert event.scheduler_id == "A" and event.schedule_ids == ("s",)
