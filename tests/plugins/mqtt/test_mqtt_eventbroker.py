@@ -19,7 +19,8 @@ from apscheduler_mqtt import MQTTEventBroker
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from .conftest import ThrowawayMosquitto, free_port
+from ...services import free_port
+from .conftest import ThrowawayMosquitto
 
 pytestmark = [pytest.mark.anyio, pytest.mark.service("mqtt")]
 LOGGER = logging.getLogger("tests.mqtt.broker")

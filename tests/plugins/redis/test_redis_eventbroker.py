@@ -96,7 +96,7 @@ async def test_given_client_is_not_closed(redis_url: str, redis_prefix: str) -> 
 async def test_start_fails_when_unreachable() -> None:
     """A broker that cannot reach Redis at start says so at once (later outages are
     survived instead)."""
-    from .conftest import free_port
+    from ...services import free_port
 
     broker = RedisEventBroker(f"redis://127.0.0.1:{free_port()}")
     with pytest.raises((RedisConnectionError, OSError)), anyio.fail_after(30):
