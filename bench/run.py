@@ -1,6 +1,6 @@
 """Run the benchmarks of this project side by side with APScheduler 4.0.0a6 and 3.11.3.
 
-    uv run python bench/run.py                    # everything, 3 repeats (~20 min)
+    uv run python bench/run.py                    # everything, 3 repeats (~17 min)
     uv run python bench/run.py --smoke            # tiny sizes, 1 repeat (CI)
     uv run python bench/run.py --only burst --repeats 5
 
@@ -8,7 +8,8 @@ Each scenario runs for the three implementations in turn (ours, v4, v3, ours, v4
 each run in a fresh interpreter: ours in this project's environment, the upstream
 releases in environments created under ``bench/.envs/`` on first use. The report (medians,
 ratios, targets) goes to stdout and to ``bench/results/latest.md`` (``smoke.md`` in smoke
-mode), the raw records next to it as JSON.
+mode, ``partial.md`` when ``--only`` or ``--impls`` narrow the run), the raw records next
+to it as JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -56,8 +58,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown implementations: {', '.join(sorted(unknown))}")
     if args.output is None:
-        args.output = RESULTS_DIR / ("smoke.md" if args.smoke else "latest.md")
+        partial = bool(args.only) or set(args.impls) != set(cases_module.IMPLS)
+        name = "smoke.md" if args.smoke else "partial.md" if partial else "latest.md"
+        args.output = RESULTS_DIR / name
     return args
+
+
+def code_version() -> str:
+    """The commit the project's code is at, and whether the checkout has local changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=envs.BENCH_DIR,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=envs.BENCH_DIR,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown (git not available)"
+    if not commit:
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
 
 
 def log(message: str) -> None:
@@ -85,6 +113,7 @@ def interpreters(impls: list[str], envs_dir: Path) -> tuple[dict[str, Path | str
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(timezone.utc)
+    code = code_version()  # before the run: the checkout may change while it runs
     clock = time.perf_counter()
     selected = cases_module.select(args.only)
     pythons, unavailable = interpreters(args.impls, args.envs_dir)
@@ -121,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report.document(
         selected,
         results,
-        machine=machine.describe(PG_DSN),
+        machine={"Code": code, **machine.describe(PG_DSN)},
         libraries=libraries,
         command=command.strip(),
         repeats="1 run" if args.repeats == 1 else f"{args.repeats} runs",

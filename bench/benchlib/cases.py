@@ -64,16 +64,21 @@ class Case:
         return self.smoke if smoke else self.full
 
 
-def _throughput(store: str, kind: str, target: Target | None) -> Case:
+def _throughput(store: str, kind: str, target: Target | None, prefill: bool = False) -> Case:
     what = "coroutine job" if kind == "async" else "plain function on the thread pool"
     sql = store != "memory"
     full_n, limit = ("5000", "8") if sql else ("20000", "10")
+    extra = ("--prefill",) if prefill else ()
     return Case(
-        key=f"throughput-{store}-{kind}",
-        title=f"Throughput, {store} store, {what}",
+        key=f"throughput-{store}-{kind}" + ("-prefilled" if prefill else ""),
+        title=(
+            f"Queue drain, {store} store, {what}, all jobs queued before start"
+            if prefill
+            else f"Throughput, {store} store, {what}"
+        ),
         script="throughput.py",
-        full=("--store", store, "--kind", kind, "--n", full_n, "--time-limit", limit),
-        smoke=("--store", store, "--kind", kind, "--n", "100", "--time-limit", "2"),
+        full=("--store", store, "--kind", kind, "--n", full_n, "--time-limit", limit, *extra),
+        smoke=("--store", store, "--kind", kind, "--n", "100", "--time-limit", "2", *extra),
         rows=(Row("rate", "jobs_per_s", "jobs/s", True, target),),
         needs_postgres=store == "postgresql",
         tags=("throughput",),
@@ -152,6 +157,8 @@ def _same_as_croniter(metrics: dict[str, Any], ours: dict[str, Any]) -> str:
 CASES: tuple[Case, ...] = (
     _throughput("memory", "async", at_least(50_000, "≥ 50,000")),
     _throughput("memory", "sync", at_least(20_000, "≥ 20,000")),
+    _throughput("memory", "async", None, prefill=True),
+    _throughput("memory", "sync", None, prefill=True),
     _throughput("sqlite", "async", at_least(5_000, "≥ 5,000")),
     _throughput("sqlite", "sync", at_least(5_000, "≥ 5,000")),
     _throughput("postgresql", "async", None),

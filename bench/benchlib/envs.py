@@ -87,12 +87,12 @@ def _uv() -> str | None:
 
 
 def clean_environ() -> dict[str, str]:
-    """The environment for child interpreters: nothing pointing at this project's venv."""
+    """The environment for child processes: nothing pointing at this project's venv
+    (``uv`` settings such as a package index mirror are kept)."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
-        and not key.startswith("UV_")
     }
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -149,7 +149,7 @@ def _run(command: list[str]) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError(f"{command[0]} {command[1]} failed: {exc}") from exc
     if completed.returncode != 0:
-        tail = " ".join(completed.stderr.strip().splitlines()[-3:])
+        tail = " ".join(line.strip() for line in completed.stderr.strip().splitlines()[-3:])
         raise RuntimeError(f"{' '.join(command[1:3])} failed: {tail}")
 
 

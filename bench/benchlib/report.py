@@ -105,6 +105,19 @@ def _met(row: Row, outcomes: Mapping[str, Outcome]) -> str:
     return "✅ met" if row.target.check(ours) else "❌ **missed**"
 
 
+def _capped(metrics: Mapping[str, Any]) -> str:
+    """Explain a run that hit its time limit: too slow to add, or to run, the jobs."""
+    requested, added = metrics.get("requested"), metrics.get("added")
+    completed = metrics.get("completed")
+    parts = []
+    if requested is not None and added is not None and added < requested:
+        parts.append(f"added {number(added)} of {number(requested)} jobs")
+    if added is not None and completed is not None and completed < added:
+        parts.append(f"{number(completed)} of {number(added)} ran")
+    detail = " and ".join(parts) if parts else "did not finish"
+    return f"{detail} within the time limit (rate = jobs run / time)"
+
+
 def _case_notes(case: Case, outcomes: Mapping[str, Outcome], labels: Mapping[str, str]) -> str:
     notes = []
     for impl in case.impls:
@@ -118,13 +131,7 @@ def _case_notes(case: Case, outcomes: Mapping[str, Outcome], labels: Mapping[str
             continue
         metrics = outcome.metrics
         if metrics.get("capped"):
-            done = metrics.get("completed", metrics.get("runs"))
-            wanted = metrics.get("added", metrics.get("expected"))
-            notes.append(
-                f"{name}: stopped at the time limit ({number(done)} of {number(wanted)} done)"
-                if done is not None and wanted is not None
-                else f"{name}: stopped at the time limit"
-            )
+            notes.append(f"{name}: {_capped(metrics)}")
         if metrics.get("missed"):
             notes.append(f"{name}: {number(metrics['missed'])} runs missed (misfire grace 1 s)")
         runs, expected = metrics.get("runs"), metrics.get("expected")
@@ -200,7 +207,7 @@ def document(
         "",
         f"Reproduce: `{command}`",
         "",
-        "Machine:",
+        "Code and machine:",
         "",
     ]
     lines += [f"- {name}: {value}" for name, value in machine.items()]

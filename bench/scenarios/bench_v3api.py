@@ -84,6 +84,7 @@ def _result(tally: Tally, n: int, added: int, add_seconds: float, start: float) 
     return {
         "jobs_per_s": executed / elapsed,
         "add_us": add_seconds / max(added, 1) * 1e6,
+        "requested": n,
         "added": added,
         "completed": executed,
         "missed": tally.missed,

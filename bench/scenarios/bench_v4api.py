@@ -122,6 +122,7 @@ async def throughput(
     return {
         "jobs_per_s": completed / elapsed,
         "add_us": add_seconds / max(added, 1) * 1e6,
+        "requested": n,
         "added": added,
         "completed": completed,
         "elapsed_s": elapsed,

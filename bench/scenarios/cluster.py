@@ -122,6 +122,7 @@ async def _run(impl: str, n: int, workers: int, producers: int, limit: float) ->
     return {
         "jobs_per_s": completed / elapsed,
         "add_per_s": added / add_seconds,
+        "requested": n,
         "added": added,
         "completed": completed,
         "events": countdown.count,
