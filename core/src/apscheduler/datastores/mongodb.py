@@ -7,25 +7,15 @@ raises an ``ImportError`` that gives the command to install it.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._plugin_exports import lazy_plugin_exports
 
 if TYPE_CHECKING:
     from apscheduler_mongodb.datastore import MongoDBDataStore
 
 __all__ = ["MongoDBDataStore"]
 
-_INSTALL_HINT = 'pip install "apscheduler[mongodb]"'
-
-
-def __getattr__(name: str) -> Any:
-    if name != "MongoDBDataStore":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        module = import_module("apscheduler_mongodb.datastore")
-    except ImportError as exc:
-        raise ImportError(
-            f"MongoDBDataStore needs the apscheduler-mongodb plugin and its dependencies "
-            f"({exc}). Install them with: {_INSTALL_HINT}"
-        ) from exc
-    return module.MongoDBDataStore
+__getattr__ = lazy_plugin_exports(
+    __name__, {"MongoDBDataStore": "apscheduler_mongodb.datastore:MongoDBDataStore"}, "mongodb"
+)

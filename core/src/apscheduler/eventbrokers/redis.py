@@ -8,25 +8,15 @@ access raises an ``ImportError`` that gives the command to install it.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._plugin_exports import lazy_plugin_exports
 
 if TYPE_CHECKING:
     from apscheduler_redis.eventbroker import RedisEventBroker
 
 __all__ = ["RedisEventBroker"]
 
-_INSTALL_HINT = 'pip install "apscheduler[redis]"'
-
-
-def __getattr__(name: str) -> Any:
-    if name != "RedisEventBroker":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        module = import_module("apscheduler_redis.eventbroker")
-    except ImportError as exc:
-        raise ImportError(
-            f"RedisEventBroker needs the apscheduler-redis plugin and its dependencies ({exc}). "
-            f"Install them with: {_INSTALL_HINT}"
-        ) from exc
-    return module.RedisEventBroker
+__getattr__ = lazy_plugin_exports(
+    __name__, {"RedisEventBroker": "apscheduler_redis.eventbroker:RedisEventBroker"}, "redis"
+)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .._plugin_exports import lazy_plugin_exports
 from .._structures import Job
 from .base import BaseExecutor
 from .thread import ThreadPoolJobExecutor
@@ -23,30 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ProcessPoolExecutor", "ProcessPoolJobExecutor", "ThreadPoolExecutor"]
 
-_INSTALL_HINT = 'pip install "apscheduler[processpool]"'
-
-#: Lazily imported names: attribute -> (module, attribute, distribution providing it)
-_LAZY: dict[str, tuple[str, str, str]] = {
-    "ProcessPoolJobExecutor": (
-        "apscheduler_processpool.executor",
-        "ProcessPoolJobExecutor",
-        "apscheduler-processpool",
-    ),
-}
-
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, attr, distribution = target
-    try:
-        module = import_module(module_name)
-    except ImportError as exc:
-        raise ImportError(
-            f"{name} needs the {distribution} plugin ({exc}). Install it with: {_INSTALL_HINT}"
-        ) from exc
-    return getattr(module, attr)
+__getattr__ = lazy_plugin_exports(
+    __name__,
+    {"ProcessPoolJobExecutor": "apscheduler_processpool.executor:ProcessPoolJobExecutor"},
+    "processpool",
+)
 
 
 class ThreadPoolExecutor(BaseExecutor):

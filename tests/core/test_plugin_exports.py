@@ -14,6 +14,9 @@ import pytest
         ("apscheduler.eventbrokers.redis", "RedisEventBroker", "redis"),
         ("apscheduler.datastores.redis", "RedisDataStore", "redis"),
         ("apscheduler.eventbrokers.mqtt", "MQTTEventBroker", "mqtt"),
+        ("apscheduler.datastores.mongodb", "MongoDBDataStore", "mongodb"),
+        ("apscheduler.executors.subprocess", "ProcessPoolJobExecutor", "processpool"),
+        ("apscheduler.executors.pool", "ProcessPoolJobExecutor", "processpool"),
     ],
 )
 def test_reexport_or_install_hint(
@@ -27,3 +30,9 @@ def test_reexport_or_install_hint(
     monkeypatch.setitem(sys.modules, exported.__module__, None)
     with pytest.raises(ImportError, match=rf'pip install "apscheduler\[{extra}\]"'):
         exec(f"from {module} import {name}", {})
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    module = importlib.import_module("apscheduler.datastores.redis")
+    with pytest.raises(AttributeError, match="RedisDataStores"):
+        module.RedisDataStores  # noqa: B018
