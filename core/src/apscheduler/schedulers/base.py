@@ -259,28 +259,18 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :raises ValueError: if there is already an executor by the given alias
         """
-        with self._lock:
-            if alias in self._executors:
-                raise ValueError(
-                    f'This scheduler already has an executor by the alias of "{alias}"'
-                )
-            instance = create_executor(alias, executor, **executor_opts)
-            self._executors[alias] = instance
-            runtime = self._active_runtime()
-        if runtime is not None:
-            self._run(runtime, runtime.add_executor, alias, instance)
-        self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_ADDED, alias))
+        self._add_component(
+            self._executors, "an executor", alias,
+            lambda: create_executor(alias, executor, **executor_opts),
+            lambda runtime: runtime.add_executor, EVENT_EXECUTOR_ADDED,
+        )
 
     def remove_executor(self, alias: str, shutdown: bool = True) -> None:
         """Remove the executor by the given alias."""
-        with self._lock:
-            if alias not in self._executors:
-                raise KeyError(f"No such executor: {alias}")
-            del self._executors[alias]
-            runtime = self._active_runtime()
-        if runtime is not None:
-            self._run(runtime, runtime.remove_executor, alias)
-        self._dispatch_event(SchedulerEvent(EVENT_EXECUTOR_REMOVED, alias))
+        self._remove_component(
+            self._executors, "executor", alias,
+            lambda runtime: runtime.remove_executor, EVENT_EXECUTOR_REMOVED,
+        )
 
     def add_jobstore(self, jobstore: Any, alias: str = "default", **jobstore_opts: Any) -> None:
         """Add a job store (an instance, a core data store, or a plugin name such as
@@ -288,28 +278,58 @@ class BaseScheduler(metaclass=ABCMeta):
 
         :raises ValueError: if there is already a job store by the given alias
         """
-        with self._lock:
-            if alias in self._jobstores:
-                raise ValueError(
-                    f'This scheduler already has a job store by the alias of "{alias}"'
-                )
-            instance = create_jobstore(alias, jobstore, **jobstore_opts)
-            self._jobstores[alias] = instance
-            runtime = self._active_runtime()
-        if runtime is not None:
-            self._run(runtime, runtime.add_jobstore, alias, instance)
-        self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_ADDED, alias))
+        self._add_component(
+            self._jobstores, "a job store", alias,
+            lambda: create_jobstore(alias, jobstore, **jobstore_opts),
+            lambda runtime: runtime.add_jobstore, EVENT_JOBSTORE_ADDED,
+        )
 
     def remove_jobstore(self, alias: str, shutdown: bool = True) -> None:
         """Remove the job store by the given alias."""
+        self._remove_component(
+            self._jobstores, "job store", alias,
+            lambda runtime: runtime.remove_jobstore, EVENT_JOBSTORE_REMOVED,
+        )
+
+    def _add_component(
+        self,
+        components: dict[str, Any],
+        label: str,
+        alias: str,
+        create: Callable[[], Any],
+        runtime_method: Callable[[Any], Callable[..., Any]],
+        event_code: int,
+    ) -> None:
+        """Register an executor or job store by alias, then hand it to a running core."""
         with self._lock:
-            if alias not in self._jobstores:
-                raise KeyError(f"No such job store: {alias}")
-            del self._jobstores[alias]
+            if alias in components:
+                raise ValueError(
+                    f'This scheduler already has {label} by the alias of "{alias}"'
+                )
+            instance = create()
+            components[alias] = instance
             runtime = self._active_runtime()
         if runtime is not None:
-            self._run(runtime, runtime.remove_jobstore, alias)
-        self._dispatch_event(SchedulerEvent(EVENT_JOBSTORE_REMOVED, alias))
+            self._run(runtime, runtime_method(runtime), alias, instance)
+        self._dispatch_event(SchedulerEvent(event_code, alias))
+
+    def _remove_component(
+        self,
+        components: dict[str, Any],
+        label: str,
+        alias: str,
+        runtime_method: Callable[[Any], Callable[..., Any]],
+        event_code: int,
+    ) -> None:
+        """Forget an executor or job store by alias, on the running core too."""
+        with self._lock:
+            if alias not in components:
+                raise KeyError(f"No such {label}: {alias}")
+            del components[alias]
+            runtime = self._active_runtime()
+        if runtime is not None:
+            self._run(runtime, runtime_method(runtime), alias)
+        self._dispatch_event(SchedulerEvent(event_code, alias))
 
     # ------------------------------------------------------------------ listeners
 
