@@ -242,6 +242,54 @@ async def test_newer_schema_version_is_refused(sqlite_path: Path) -> None:
             await SQLAlchemyDataStore(url).start(stack, LocalEventBroker(), LOGGER)
 
 
+#: The table layout APScheduler 4.0.0a6 creates on SQLite (abridged to its columns):
+#: the same table names and ``schema_version = 1`` as our first schema
+V4_PRERELEASE_SQLITE_DDL = [
+    "CREATE TABLE metadata (schema_version INTEGER NOT NULL)",
+    "INSERT INTO metadata VALUES (1)",
+    """CREATE TABLE tasks (id VARCHAR(500) PRIMARY KEY, func VARCHAR(500),
+       job_executor VARCHAR(500) NOT NULL, max_running_jobs INTEGER,
+       misfire_grace_time BIGINT, metadata JSON NOT NULL, running_jobs INTEGER NOT NULL)""",
+    """CREATE TABLE schedules (id VARCHAR(500) PRIMARY KEY, task_id VARCHAR(500) NOT NULL,
+       trigger BLOB, args BLOB, kwargs BLOB, paused BOOLEAN NOT NULL, coalesce VARCHAR(8),
+       misfire_grace_time BIGINT, max_jitter BIGINT, job_executor VARCHAR(500) NOT NULL,
+       job_result_expiration_time BIGINT, metadata JSON NOT NULL, next_fire_time BIGINT,
+       next_fire_time_utcoffset SMALLINT, last_fire_time BIGINT,
+       last_fire_time_utcoffset SMALLINT, acquired_by VARCHAR(500), acquired_until BIGINT)""",
+    """CREATE TABLE jobs (id CHAR(32) PRIMARY KEY, task_id VARCHAR(500) NOT NULL,
+       args BLOB NOT NULL, kwargs BLOB NOT NULL, schedule_id VARCHAR(500),
+       scheduled_fire_time BIGINT, executor VARCHAR(500) NOT NULL, jitter BIGINT,
+       start_deadline BIGINT, result_expiration_time BIGINT, metadata JSON NOT NULL,
+       created_at BIGINT NOT NULL, acquired_by VARCHAR(500), acquired_until BIGINT)""",
+    """INSERT INTO schedules VALUES ('nightly', 'backup', x'80', x'80', x'80', 0, 'latest',
+       NULL, NULL, 'async', NULL, '{}', 1577836800000000, 0, NULL, NULL, NULL, NULL)""",
+]
+
+
+async def test_apscheduler_4_prerelease_tables_are_refused_untouched(sqlite_path: Path) -> None:
+    """A database written by APScheduler 4.0.0a6 also says schema version 1; the store
+    must not take it for its own version 1 and "migrate" (damage) it."""
+    url = f"sqlite:///{sqlite_path}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in V4_PRERELEASE_SQLITE_DDL:
+            conn.exec_driver_sql(statement)
+    async with AsyncExitStack() as stack:
+        with pytest.raises(RuntimeError, match="APScheduler 4.0 pre-release") as exc_info:
+            await SQLAlchemyDataStore(url).start(stack, LocalEventBroker(), LOGGER)
+    assert "left untouched" in str(exc_info.value)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT schema_version FROM metadata").scalar() == 1
+        columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(schedules)")}
+        assert "name" not in columns and "lease_token" not in columns
+        assert conn.exec_driver_sql("SELECT id FROM schedules").scalars().all() == ["nightly"]
+        tables = {row[0] for row in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )}
+        assert "job_results" not in tables  # nothing was created either
+    engine.dispose()
+
+
 async def test_unversioned_tables_are_refused(sqlite_path: Path) -> None:
     engine = create_engine(f"sqlite:///{sqlite_path}")
     with engine.begin() as conn:
@@ -401,3 +449,102 @@ async def test_migration_on_every_database(any_database_url: tuple[str, str | No
             store, lambda conn: conn.execute(store.tables.meta.select()).scalar()
         )
         assert version == CURRENT_SCHEMA_VERSION
+
+
+#
+# Hot path: inline SQLite transactions, fencing with DELETE ... RETURNING
+#
+
+
+def _job(task_id: str = "task") -> Job:
+    return Job(task_id=task_id, executor="async")
+
+
+async def test_sqlite_inline_write_waits_for_another_process(sqlite_path: Path) -> None:
+    """Hot writes on a SQLite file run on the event loop's thread, but never wait there
+    for a lock held by another process: they go to a worker thread, which waits with
+    the busy timeout while the loop keeps running."""
+    import sqlite3
+
+    import anyio
+
+    store = SQLAlchemyDataStore(f"sqlite:///{sqlite_path}")
+    assert store._runner.inline_writes
+    async with started(store):
+        await store.add_task(Task(id="task", func=None, job_executor="async"))
+        other = sqlite3.connect(sqlite_path, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another "process" holds the write lock
+            ticks = 0
+            job = _job()
+            async with anyio.create_task_group() as tg:
+
+                async def ticker() -> None:
+                    nonlocal ticks
+                    while True:
+                        ticks += 1
+                        await anyio.sleep(0.01)
+
+                tg.start_soon(ticker)
+                with anyio.fail_after(10):
+                    async with anyio.create_task_group() as adders:
+                        adders.start_soon(store.add_jobs, [job])
+                        await anyio.sleep(0.3)
+                        assert ticks >= 10, "the event loop was blocked by the lock"
+                        assert await store.get_jobs() == []
+                        other.execute("COMMIT")
+                tg.cancel_scope.cancel()
+            assert [stored.id for stored in await store.get_jobs()] == [job.id]
+            # With the lock free again, the next write runs inline
+            [acquired] = await store.acquire_jobs("A", LEASE)
+            assert acquired.id == job.id
+        finally:
+            other.close()
+
+
+async def test_sqlite_memory_database_does_not_run_inline() -> None:
+    store = SQLAlchemyDataStore("sqlite://")
+    assert not store._runner.inline_writes
+
+
+@pytest.mark.parametrize("url_kind", ["sqlite", "postgresql", "mariadb"])
+async def test_release_fenced_per_lease_token(
+    url_kind: str, sqlite_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """One release batch holding jobs of two leases, one of them lost (taken over after
+    expiry): only the jobs of the held lease are released; the others are refused."""
+    from apscheduler import JobOutcome, JobResult
+    from apscheduler._clock import FakeClock, use_clock
+
+    if url_kind == "sqlite":
+        store = SQLAlchemyDataStore(f"sqlite:///{sqlite_path}")
+    elif url_kind == "postgresql":
+        schema = request.getfixturevalue("postgresql_schema")
+        store = SQLAlchemyDataStore(pg_url("asyncpg"), schema=schema)
+    else:
+        database = request.getfixturevalue("mariadb_database")
+        store = SQLAlchemyDataStore(
+            mariadb_url(database), table_prefix=request.getfixturevalue("table_prefix")
+        )
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    with use_clock(clock):
+        async with started(store):
+            await store.add_task(Task(id="task", func=None, job_executor="async"))
+            first, second = _job(), _job()
+            await store.add_jobs([first])
+            [held_first] = await store.acquire_jobs("A", LEASE)
+            clock.advance(LEASE + timedelta(seconds=1))
+            # first's lease expired: B's acquire releases it as abandoned; then A
+            # acquires second under a new lease
+            assert await store.acquire_jobs("B", LEASE) == []
+            await store.add_jobs([second])
+            [held_second] = await store.acquire_jobs("A", LEASE)
+            assert held_second.id == second.id
+            assert held_first.lease_token != held_second.lease_token
+            releases = [
+                (job, JobResult.from_job(job, JobOutcome.success))
+                for job in (held_first, held_second)
+            ]
+            assert await store.release_jobs("A", releases) == [first.id]
+            assert await store.get_jobs() == []
+            assert (await store.get_task("task")).running_jobs == 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Table, inspect, select
+from sqlalchemy import Connection, Inspector, Table, inspect, select
 from sqlalchemy.schema import CreateColumn, CreateSchema
 
 from ._schema import CURRENT_SCHEMA_VERSION, Tables
@@ -62,6 +62,29 @@ def _release_setup_lock(conn: Connection, tables: Tables) -> None:
         conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{_lock_key(tables)[:64]}')")
 
 
+#: Columns every version of this store's schema has had, and which APScheduler 4.0's
+#: pre-releases (whose ``metadata`` table also says ``schema_version = 1``) lack.
+_LAYOUT_MARKERS = {"schedules": "lease_token", "jobs": "lease_token"}
+
+
+def _check_own_layout(inspector: Inspector, tables: Tables) -> None:
+    """Refuse tables that carry a schema version but were written by another program
+    (APScheduler 4.0.0a1-a6 used the same table names and version number): migrating
+    them in place would damage that program's data."""
+    for key, column in _LAYOUT_MARKERS.items():
+        table: Table = getattr(tables, key)
+        if not inspector.has_table(table.name, schema=table.schema):
+            continue  # created with the missing tables below
+        names = {col["name"] for col in inspector.get_columns(table.name, table.schema)}
+        if column not in names:
+            raise RuntimeError(
+                f"The table {table.name!r} was not created by apscheduler-sqlalchemy (it "
+                f"has no {column!r} column): it looks like the data of an APScheduler 4.0 "
+                f"pre-release or of another program. It was left untouched. Use another "
+                f"table_prefix or schema, or see the migration guide from APScheduler 4.0."
+            )
+
+
 def prepare_schema(conn: Connection, tables: Tables) -> int:
     """Create the schema if missing, or migrate it to the current version.
 
@@ -97,6 +120,7 @@ def prepare_schema(conn: Connection, tables: Tables) -> int:
                 f"{CURRENT_SCHEMA_VERSION} supported by this apscheduler-sqlalchemy; "
                 f"upgrade apscheduler-sqlalchemy on this host"
             )
+        _check_own_layout(inspector, tables)
         for from_version in range(version, CURRENT_SCHEMA_VERSION):
             MIGRATIONS[from_version](conn, tables)
         if version < CURRENT_SCHEMA_VERSION:

@@ -19,7 +19,9 @@ Concurrency rules used throughout:
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -51,7 +53,9 @@ from apscheduler import (
 from apscheduler.abc import Serializer
 from sqlalchemy import (
     Connection,
+    Integer,
     Select,
+    Text,
     and_,
     any_,
     bindparam,
@@ -62,6 +66,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -86,6 +91,10 @@ Events = list[Any]
 
 #: Largest number of values bound in one ``IN (...)`` list.
 _IN_CHUNK = 500
+
+#: How often (on the store's clock) ``acquire_jobs`` looks for expired job leases and
+#: late queued jobs; see ``SQLOperations._sweep_due``.
+SWEEP_INTERVAL = timedelta(seconds=1)
 
 
 def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
@@ -140,6 +149,108 @@ class SQLOperations:
         self.dialect = dialect
         self.skip_locked = skip_locked
         self.logger = logger
+        #: ``DELETE ... RETURNING`` (PostgreSQL, SQLite >= 3.35): the release's fencing
+        #: check and delete in one statement
+        self.returning = dialect == "postgresql" or (
+            dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+        )
+        #: When expired leases and late jobs were last looked for (see ``acquire_jobs``)
+        self._last_sweep: datetime | None = None
+        self._build_statements()
+
+    def _build_statements(self) -> None:
+        """Build the statements of the hot path (adding, acquiring and releasing jobs)
+        once. Values are bound parameters, so every execution reuses SQLAlchemy's compiled
+        form instead of building, coercing and hashing a new expression tree."""
+        jt, tt, rt = self.t.jobs, self.t.tasks, self.t.job_results
+        self._insert_jobs = self._insert_ignoring_stmt(jt)
+        self._insert_results = self._insert_ignoring_stmt(rt)
+        full_tasks = select(tt.c.id).where(
+            tt.c.max_running_jobs.is_not(None), tt.c.running_jobs >= tt.c.max_running_jobs
+        )
+        limited = (
+            select(tt.c.id)
+            .where(tt.c.id == jt.c.task_id, tt.c.max_running_jobs.is_not(None))
+            .exists()
+            .label("task_limited")
+        )
+        queued = (
+            select(jt, limited)
+            .where(jt.c.acquired_until.is_(None), jt.c.task_id.not_in(full_tasks))
+            .order_by(jt.c.created_at)
+        )
+        self._select_queued = self._locked(queued, skip=True)
+        self._select_queued_limit = self._locked(
+            queued.limit(bindparam("b_limit", type_=Integer)), skip=True
+        )
+        self._select_task_slots = self._locked(
+            select(tt.c.id, tt.c.running_jobs, tt.c.max_running_jobs)
+            .where(self._in_param(tt.c.id, "b_ids"))
+            .order_by(tt.c.id)
+        )
+        self._lease_jobs = (
+            update(jt)
+            .where(self._in_param(jt.c.id, "b_ids"))
+            .values(
+                acquired_by=bindparam("b_by"),
+                acquired_until=bindparam("b_until"),
+                lease_token=bindparam("b_token"),
+            )
+        )
+        self._select_leases = self._locked(
+            select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(
+                self._in_param(jt.c.id, "b_ids")
+            )
+        )
+        self._delete_jobs = delete(jt).where(self._in_param(jt.c.id, "b_ids"))
+        if self.returning:
+            held = jt.c.acquired_by.is_not(None)
+            self._delete_by_token = (
+                delete(jt)
+                .where(self._in_param(jt.c.id, "b_ids"), held,
+                       jt.c.lease_token == bindparam("b_token"))
+                .returning(jt.c.id)
+            )
+            self._delete_by_owner = (
+                delete(jt)
+                .where(self._in_param(jt.c.id, "b_ids"), jt.c.acquired_by == bindparam("b_by"))
+                .returning(jt.c.id)
+            )
+        delta: Any = bindparam("b_delta")
+        self._running_up = (
+            update(tt)
+            .where(tt.c.id == bindparam("b_id"))
+            .values(running_jobs=tt.c.running_jobs + delta)
+        )
+        self._running_down = (
+            update(tt)
+            .where(tt.c.id == bindparam("b_id"))
+            .values(
+                running_jobs=case(
+                    (tt.c.running_jobs > delta, tt.c.running_jobs - delta), else_=0
+                )
+            )
+        )
+        self._select_expired_and_late = self._locked(
+            select(
+                jt.c.id,
+                jt.c.task_id,
+                jt.c.schedule_id,
+                jt.c.scheduled_fire_time,
+                jt.c.result_expiration_time,
+                jt.c.acquired_by,
+                jt.c.acquired_until,
+            ).where(
+                or_(
+                    jt.c.acquired_until < bindparam("b_now"),
+                    and_(
+                        jt.c.acquired_until.is_(None),
+                        jt.c.start_deadline < bindparam("b_now"),
+                    ),
+                )
+            ),
+            skip=True,
+        )
 
     # Helpers
 
@@ -153,6 +264,31 @@ class SQLOperations:
             return column == any_(literal(list(values), ARRAY(column.type)))
         return column.in_(values)
 
+    def _in_param(self, column: Any, name: str) -> Any:
+        """Like :meth:`_in`, with the values bound at execution as parameter ``name``, for
+        prebuilt statements; pass the values through :meth:`_id_list`.
+
+        One parameter whatever the number of values where the database allows it, so the
+        statement text never changes: ``= ANY(:array)`` on PostgreSQL, ``IN (SELECT value
+        FROM json_each(:json))`` on SQLite. Elsewhere an expanding ``IN`` list."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(bindparam(name, type_=ARRAY(column.type)))
+        if self.dialect == "sqlite":
+            values: Select[Any] = select(literal_column("value")).select_from(
+                func.json_each(bindparam(name, type_=Text))
+            )
+            return column.in_(values.scalar_subquery())
+        return column.in_(bindparam(name, expanding=True))
+
+    def _id_list(self, values: Iterable[Any]) -> Any:
+        """The bound value of an :meth:`_in_param` parameter (IDs: UUIDs or strings)."""
+        if self.dialect == "sqlite":
+            # As stored by the Uuid type on SQLite: 32 hex digits
+            return json.dumps([v.hex if isinstance(v, UUID) else v for v in values])
+        return list(values)
+
     def _locked(self, stmt: Select[Any], *, skip: bool = False) -> Select[Any]:
         if self.dialect == "sqlite":
             return stmt  # BEGIN IMMEDIATE already holds the database's write lock
@@ -165,15 +301,22 @@ class SQLOperations:
         whose first commit did succeed must not fail on its own rows)."""
         if not rows:
             return
+        if table is self.t.jobs:
+            stmt = self._insert_jobs
+        elif table is self.t.job_results:
+            stmt = self._insert_results
+        else:
+            stmt = self._insert_ignoring_stmt(table)
+        conn.execute(stmt, rows)
+
+    def _insert_ignoring_stmt(self, table: Any) -> Any:
         if self.dialect in ("postgresql", "sqlite"):
-            stmt = _dialect_insert(self.dialect, table).on_conflict_do_nothing()
-        elif self.dialect == "mysql":
+            return _dialect_insert(self.dialect, table).on_conflict_do_nothing()
+        if self.dialect == "mysql":
             stmt = _dialect_insert(self.dialect, table)
             pk = table.primary_key.columns.values()[0]
-            stmt = stmt.on_duplicate_key_update({pk.name: stmt.inserted[pk.name]})
-        else:
-            stmt = insert(table)
-        conn.execute(stmt, rows)
+            return stmt.on_duplicate_key_update({pk.name: stmt.inserted[pk.name]})
+        return insert(table)
 
     def _upsert(self, conn: Connection, table: Any, row: dict[str, Any]) -> None:
         pk = table.primary_key.columns.values()[0]
@@ -515,26 +658,21 @@ class SQLOperations:
         lease_duration: timedelta,
         limit: int | None,
     ) -> list[Job]:
-        jt, tt = self.t.jobs, self.t.tasks
         current = now()
         now_us = to_us(current)
-        self._release_expired_and_late(conn, events, now_us, current, scheduler_id)
+        if self._sweep_due(current):
+            self._release_expired_and_late(conn, events, now_us, current, scheduler_id)
 
-        full_tasks = select(tt.c.id).where(
-            tt.c.max_running_jobs.is_not(None), tt.c.running_jobs >= tt.c.max_running_jobs
-        )
-        stmt = (
-            select(jt)
-            .where(jt.c.acquired_until.is_(None), jt.c.task_id.not_in(full_tasks))
-            .order_by(jt.c.created_at)
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
+        if limit is None:
+            cursor = conn.execute(self._select_queued)
+        else:
+            cursor = conn.execute(self._select_queued_limit, {"b_limit": limit})
+        rows = cursor.mappings().all()
         if not rows:
             return []
 
         jobs, failed = self._jobs_from_rows(rows, events)
+        limited_ids = {row["id"] for row in rows if row["task_limited"]}
         finished: list[_Finished] = []
         for row in failed:
             result = JobResult(
@@ -554,19 +692,17 @@ class SQLOperations:
             else:
                 candidates.append(job)
 
-        acquired: list[Job] = []
-        if candidates:
-            task_ids = sorted({job.task_id for job in candidates})
+        acquired: list[Job] = candidates
+        # Only tasks with a max_running_jobs are locked and checked for free slots
+        task_ids = sorted({job.task_id for job in candidates if job.id in limited_ids})
+        if task_ids:
             free: dict[str, float] = {}
             for chunk in _chunks(task_ids):
-                stmt = (
-                    select(tt.c.id, tt.c.running_jobs, tt.c.max_running_jobs)
-                    .where(self._in(tt.c.id, chunk))
-                    .order_by(tt.c.id)
-                )
-                for row in conn.execute(self._locked(stmt)):
+                params = {"b_ids": self._id_list(chunk)}
+                for row in conn.execute(self._select_task_slots, params):
                     if row.max_running_jobs is not None:
                         free[row.id] = max(row.max_running_jobs - row.running_jobs, 0)
+            acquired = []
             for job in candidates:
                 slots = free.get(job.task_id, float("inf"))
                 if slots > 0:
@@ -580,9 +716,13 @@ class SQLOperations:
             job_ids = [job.id for job in acquired]
             for job_chunk in _chunks(job_ids):
                 conn.execute(
-                    update(jt)
-                    .where(self._in(jt.c.id, job_chunk))
-                    .values(acquired_by=scheduler_id, acquired_until=until_us, lease_token=token)
+                    self._lease_jobs,
+                    {
+                        "b_ids": self._id_list(job_chunk),
+                        "b_by": scheduler_id,
+                        "b_until": until_us,
+                        "b_token": token,
+                    },
                 )
             self._adjust_running_jobs(conn, Counter(job.task_id for job in acquired), +1)
             for job in acquired:
@@ -594,6 +734,21 @@ class SQLOperations:
         self._finish(conn, events, finished)
         return acquired
 
+    def _sweep_due(self, current: datetime) -> bool:
+        """Whether ``acquire_jobs`` should look for expired leases and late queued jobs.
+
+        That query scans the leases of every running job, so it runs at most once per
+        :data:`SWEEP_INTERVAL` of the clock (and whenever the clock went back), not on
+        every acquire: an abandoned job or a late job waiting for a full task's slot is
+        released up to that much later. Queued jobs that ``acquire_jobs`` selects are
+        still checked for their start deadline every time.
+        """
+        last = self._last_sweep
+        if last is not None and last <= current < last + SWEEP_INTERVAL:
+            return False
+        self._last_sweep = current
+        return True
+
     def release_jobs(
         self,
         conn: Connection,
@@ -602,34 +757,61 @@ class SQLOperations:
         releases: Sequence[tuple[Job, JobResult]],
         result_rows: dict[UUID, dict[str, Any]],
     ) -> list[UUID]:
-        jt = self.t.jobs
-        ids = [job.id for job, _ in releases]
-        current: dict[UUID, Any] = {}
-        for chunk in _chunks(ids):
-            stmt = select(jt.c.id, jt.c.acquired_by, jt.c.lease_token).where(
-                self._in(jt.c.id, chunk)
-            )
-            for locked_row in conn.execute(self._locked(stmt)):
-                current[locked_row.id] = locked_row
-
+        if self.returning:
+            held = self._delete_held(conn, scheduler_id, [job for job, _ in releases])
+        else:
+            held = self._locked_held(conn, scheduler_id, [job for job, _ in releases])
         finished: list[_Finished] = []
         refused: list[UUID] = []
         for job, result in releases:
-            row = current.get(job.id)
-            if row is None or row.acquired_by is None:
-                holds = False
-            elif job.lease_token is not None:
-                holds = row.lease_token == job.lease_token
-            else:
-                holds = row.acquired_by == scheduler_id
-            if holds:
+            if job.id in held:
                 finished.append(_finished_from_job(job, result, scheduler_id, holds_slot=True))
             else:
                 refused.append(job.id)
-        self._finish(conn, events, finished, result_rows)
+        # The held jobs' rows are already deleted when DELETE ... RETURNING was used
+        self._finish(conn, events, finished, result_rows, delete=not self.returning)
         if refused:
             events.append(LeaseLost(scheduler_id=scheduler_id, job_ids=refused))
         return refused
+
+    @staticmethod
+    def _lease_groups(jobs: Sequence[Job]) -> dict[str | None, list[UUID]]:
+        groups: dict[str | None, list[UUID]] = {}
+        for job in jobs:
+            groups.setdefault(job.lease_token, []).append(job.id)
+        return groups
+
+    def _delete_held(self, conn: Connection, scheduler_id: str, jobs: Sequence[Job]) -> set:
+        """Delete the rows of the jobs whose lease the releaser still holds (same token,
+        or same holder for a job without token) in one statement per lease; return
+        their IDs. The fencing check and the delete are one atomic statement."""
+        held: set[UUID] = set()
+        for token, ids in self._lease_groups(jobs).items():
+            for chunk in _chunks(ids):
+                params: dict[str, Any]
+                if token is not None:
+                    stmt, params = self._delete_by_token, {"b_token": token}
+                else:
+                    stmt, params = self._delete_by_owner, {"b_by": scheduler_id}
+                params["b_ids"] = self._id_list(chunk)
+                held.update(conn.execute(stmt, params).scalars())
+        return held
+
+    def _locked_held(self, conn: Connection, scheduler_id: str, jobs: Sequence[Job]) -> set:
+        """Lock the rows of the jobs being released; return the IDs of those whose lease
+        the releaser still holds."""
+        tokens = {job.id: job.lease_token for job in jobs}
+        held: set[UUID] = set()
+        for chunk in _chunks([job.id for job in jobs]):
+            for row in conn.execute(self._select_leases, {"b_ids": self._id_list(chunk)}):
+                if row.acquired_by is None:
+                    continue
+                token = tokens.get(row.id)
+                if (row.lease_token == token) if token is not None else (
+                    row.acquired_by == scheduler_id
+                ):
+                    held.add(row.id)
+        return held
 
     def get_job_result(
         self, conn: Connection, events: Events, job_id: UUID
@@ -688,22 +870,7 @@ class SQLOperations:
         """In one query: release jobs whose lease expired as ``abandoned`` (giving back
         their slots) and queued jobs past their start deadline as
         ``missed_start_deadline`` (including those waiting for a slot of a full task)."""
-        jt = self.t.jobs
-        stmt = select(
-            jt.c.id,
-            jt.c.task_id,
-            jt.c.schedule_id,
-            jt.c.scheduled_fire_time,
-            jt.c.result_expiration_time,
-            jt.c.acquired_by,
-            jt.c.acquired_until,
-        ).where(
-            or_(
-                jt.c.acquired_until < now_us,
-                and_(jt.c.acquired_until.is_(None), jt.c.start_deadline < now_us),
-            )
-        )
-        rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
+        rows = conn.execute(self._select_expired_and_late, {"b_now": now_us}).mappings().all()
         finished = []
         for row in rows:
             expires_at = current + timedelta(microseconds=row["result_expiration_time"])
@@ -761,8 +928,11 @@ class SQLOperations:
         events: Events,
         finished: Sequence[_Finished],
         result_rows: dict[UUID, dict[str, Any]] | None = None,
+        *,
+        delete: bool = True,
     ) -> None:
-        """Store the kept results, delete the jobs, give back slots, queue events."""
+        """Store the kept results, delete the jobs (unless already deleted), give back
+        slots, queue events."""
         if not finished:
             return
         rows: list[dict[str, Any]] = []
@@ -772,10 +942,10 @@ class SQLOperations:
             row = (result_rows or {}).get(item.job_id)
             rows.append(row if row is not None else result_to_row(item.result, self.serializer))
         self._insert_ignoring_duplicates(conn, self.t.job_results, rows)
-        jt = self.t.jobs
-        ids = [item.job_id for item in finished]
-        for chunk in _chunks(ids):
-            conn.execute(delete(jt).where(self._in(jt.c.id, chunk)))
+        if delete:
+            ids = [item.job_id for item in finished]
+            for chunk in _chunks(ids):
+                conn.execute(self._delete_jobs, {"b_ids": self._id_list(chunk)})
         self._adjust_running_jobs(
             conn, Counter(item.task_id for item in finished if item.holds_slot), -1
         )
@@ -793,15 +963,7 @@ class SQLOperations:
     def _adjust_running_jobs(self, conn: Connection, counts: Counter[str], sign: int) -> None:
         if not counts:
             return
-        tt = self.t.tasks
-        delta: Any = bindparam("b_delta")
-        if sign > 0:
-            new_value: Any = tt.c.running_jobs + delta
-        else:
-            new_value = case(
-                (tt.c.running_jobs > delta, tt.c.running_jobs - delta), else_=0
-            )
-        stmt = update(tt).where(tt.c.id == bindparam("b_id")).values(running_jobs=new_value)
+        stmt = self._running_up if sign > 0 else self._running_down
         # Sorted: tasks are always locked in ID order (no deadlock between releasers)
         conn.execute(
             stmt, [{"b_id": task_id, "b_delta": counts[task_id]} for task_id in sorted(counts)]

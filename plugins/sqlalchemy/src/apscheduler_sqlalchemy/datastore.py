@@ -118,6 +118,7 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
         await super().start(exit_stack, event_broker, logger)
         if self._owns_engine:
             exit_stack.push_async_callback(self._dispose_engine)
+        exit_stack.callback(self._runner.close)
         dialect = self._runner.sync_engine.dialect
 
         def setup(conn: Connection) -> bool:
@@ -135,19 +136,44 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
         else:
             self.engine.dispose()
 
-    async def _tx(self, method: Callable[..., T], *args: Any, write: bool = True) -> T:
+    async def _tx(
+        self,
+        method: Callable[..., T],
+        *args: Any,
+        write: bool = True,
+        inline: bool = False,
+        single_statement: bool = False,
+    ) -> T:
         """Run one operation in one transaction (retried on transient errors), then
-        publish the events it produced."""
+        publish the events it produced. ``inline``: a short operation, which a SQLite
+        file runs on the event loop's thread (see ``TransactionRunner._run_inline``)."""
         events: list[Any] = []
 
         async def attempt() -> T:
             events.clear()
             ops = self._o
             return await self._runner.run(
-                lambda conn: method(ops, conn, events, *args), write=write
+                lambda conn: method(ops, conn, events, *args),
+                write=write,
+                inline=inline,
+                single_statement=single_statement,
             )
 
-        result: T = await self._with_retry(attempt)
+        try:
+            # The first try without tenacity's machinery (most transactions succeed)
+            result: T = await attempt()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            failed: list[Exception] = [exc]
+
+            async def replay_then_attempt() -> T:
+                # The failed try counts as tenacity's first attempt: same waits and stop
+                if failed:
+                    raise failed.pop()
+                return await attempt()
+
+            result = await self._with_retry(replay_then_attempt)
         for event in events:
             await self._publish(event)
         return result
@@ -199,7 +225,7 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
         self, scheduler_id: str, lease_duration: timedelta, limit: int
     ) -> list[Schedule]:
         return await self._tx(
-            SQLOperations.acquire_schedules, scheduler_id, lease_duration, limit
+            SQLOperations.acquire_schedules, scheduler_id, lease_duration, limit, inline=True
         )
 
     async def release_schedules(
@@ -209,7 +235,7 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
             return []
         prepared = [self._prepare_release(result) for result in results]
         return await self._tx(
-            SQLOperations.release_schedules, scheduler_id, prepared
+            SQLOperations.release_schedules, scheduler_id, prepared, inline=True
         )
 
     def _prepare_release(self, result: ScheduleResult) -> PreparedRelease:
@@ -264,13 +290,23 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
     async def add_jobs(self, jobs: Sequence[Job]) -> None:
         if jobs:
             rows = [job_to_row(job, self.serializer) for job in jobs]
-            await self._tx(SQLOperations.add_jobs, rows, list(jobs))
+            # One row: one INSERT statement, atomic without a transaction
+            await self._tx(
+                SQLOperations.add_jobs,
+                rows,
+                list(jobs),
+                inline=True,
+                single_statement=len(rows) == 1,
+            )
 
     async def get_jobs(self, ids: Iterable[UUID] | None = None) -> list[Job]:
         id_list = None if ids is None else list(dict.fromkeys(ids))
         if id_list == []:
             return []
-        return await self._tx(SQLOperations.get_jobs, id_list, write=False)
+        # A bounded read (IDs given) is short enough to run inline on a SQLite file
+        return await self._tx(
+            SQLOperations.get_jobs, id_list, write=False, inline=id_list is not None
+        )
 
     async def remove_jobs(self, ids: Iterable[UUID]) -> list[UUID]:
         id_list = list(dict.fromkeys(ids))
@@ -284,7 +320,7 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
         if limit is not None and limit <= 0:
             return []
         return await self._tx(
-            SQLOperations.acquire_jobs, scheduler_id, lease_duration, limit
+            SQLOperations.acquire_jobs, scheduler_id, lease_duration, limit, inline=True
         )
 
     async def release_jobs(
@@ -312,11 +348,11 @@ class SQLAlchemyDataStore(BaseExternalDataStore):
                     result_rows[job.id] = result_to_row(result, self.serializer)
             checked.append((job, result))
         return await self._tx(
-            SQLOperations.release_jobs, scheduler_id, checked, result_rows
+            SQLOperations.release_jobs, scheduler_id, checked, result_rows, inline=True
         )
 
     async def get_job_result(self, job_id: UUID) -> JobResult | None:
-        return await self._tx(SQLOperations.get_job_result, job_id, write=False)
+        return await self._tx(SQLOperations.get_job_result, job_id, write=False, inline=True)
 
     async def extend_acquired_job_leases(
         self, scheduler_id: str, job_ids: set[UUID], duration: timedelta
