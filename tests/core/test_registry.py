@@ -240,3 +240,30 @@ def test_version_is_exposed() -> None:
 
     assert apscheduler.__version__ == "4.1.0.dev0"
     assert apscheduler.version_info[:3] == (4, 1, 0)
+
+
+@pytest.mark.anyio
+async def test_builtin_url_schemes_build_working_components() -> None:
+    """``data_store="memory://"`` and ``event_broker="local://"`` are accepted like any
+    other URL, and a scheduler built from them runs jobs."""
+    from apscheduler import AsyncScheduler
+    from apscheduler.datastores.memory import MemoryDataStore
+    from apscheduler.eventbrokers.local import LocalEventBroker
+
+    async with AsyncScheduler(data_store="memory://", event_broker="local://") as scheduler:
+        assert isinstance(scheduler.data_store, MemoryDataStore)
+        assert isinstance(scheduler.event_broker, LocalEventBroker)
+        await scheduler.start_in_background()
+        job_id = await scheduler.add_job(max, args=[2, 5], result_expiration_time=30)
+        result = await scheduler.get_job_result(job_id)
+        assert result is not None and result.return_value == 5
+
+
+@pytest.mark.parametrize(
+    "kind, url", [("data_store", "memory://somewhere"), ("event_broker", "local://host:1")]
+)
+def test_builtin_url_with_options_is_refused_clearly(kind: str, url: str) -> None:
+    registry = PluginRegistry(load_entry_points=False)
+    base = DataStore if kind == "data_store" else EventBroker
+    with pytest.raises(ValueError, match="with nothing after the scheme"):
+        registry.create(kind, url, base)

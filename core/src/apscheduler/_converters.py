@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ._enums import JobOutcome
+
 E = TypeVar("E", bound=Enum)
 
 
@@ -110,7 +112,12 @@ def as_timedelta(value: timedelta | float | int) -> timedelta:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Expected a timedelta or a number of seconds, got {value!r}")
+    if value == 0:
+        return _ZERO  # the common default: share one object rather than allocate
     return timedelta(seconds=value)
+
+
+_ZERO = timedelta(0)
 
 
 def as_optional_timedelta(value: timedelta | float | int | None) -> timedelta | None:
@@ -146,8 +153,6 @@ def as_optional_uuid(value: UUID | str | None) -> UUID | None:
 
 def as_job_outcome(value: Any) -> Any:
     """Accept a ``JobOutcome`` or its name."""
-    from ._enums import JobOutcome
-
     if type(value) is JobOutcome:
         return value
     return as_enum(JobOutcome)(value)
@@ -159,3 +164,14 @@ def as_str_tuple(values: Any) -> tuple[str, ...]:
 
 def as_uuid_tuple(values: Any) -> tuple[UUID, ...]:
     return tuple(as_uuid(value) for value in values)
+
+
+def check_bare_url(url: str, scheme: str, owner: str) -> None:
+    """Accept ``"<scheme>://"`` (optionally with a trailing slash) for a component that
+    has nothing to configure; anything else is an error naming what was expected."""
+    given_scheme, sep, rest = url.partition("://")
+    if not sep or given_scheme.lower() != scheme or rest.strip("/"):
+        raise ValueError(
+            f"{owner} takes the URL {scheme + '://'!r} with nothing after the scheme, "
+            f"got {url!r}"
+        )

@@ -6,10 +6,12 @@ documents with :meth:`marshal` / :meth:`unmarshal`; the memory store keeps the o
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4
+from uuid import UUID, SafeUUID
 
 import attrs
 
@@ -27,6 +29,43 @@ from ._enums import CoalescePolicy, JobOutcome
 
 if TYPE_CHECKING:
     from .abc import Serializer, Trigger
+
+
+_set = object.__setattr__
+_UUID_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_VERSION_BITS = (4 << 76) | (0x8000 << 48)
+_uuid_values: Iterator[int] = iter(())
+
+
+def _refill_uuid_values() -> Iterator[int]:
+    global _uuid_values
+    data = os.urandom(16 * 256)
+    from_bytes, mask, bits = int.from_bytes, _UUID_VERSION_MASK, _UUID_VERSION_BITS
+    _uuid_values = iter(
+        [(from_bytes(data[i : i + 16], "big") & mask) | bits for i in range(0, len(data), 16)]
+    )
+    return _uuid_values
+
+
+def _forget_uuid_values() -> None:
+    global _uuid_values
+    _uuid_values = iter(())  # a forked child must not hand out its parent's IDs
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_uuid_values)
+
+
+def new_uuid4() -> UUID:
+    """A random (version 4) UUID, like :func:`uuid.uuid4` but drawing the random bytes
+    from ``os.urandom`` 256 IDs at a time (``uuid4()`` makes one system call per ID)."""
+    value = next(_uuid_values, None)
+    if value is None:  # (threads racing here each take their own fresh batch)
+        value = next(_refill_uuid_values())
+    uuid = object.__new__(UUID)
+    _set(uuid, "int", value)
+    _set(uuid, "is_safe", SafeUUID.unknown)
+    return uuid
 
 
 class UnsetValue:
@@ -69,6 +108,47 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
 
 def _as_dict(value: Any) -> dict[str, Any]:
     return {} if value is None else dict(value)
+
+
+class _FrozenEmptyDict(dict[str, Any]):
+    """The one empty, read-only dict (:data:`EMPTY_DICT`) that stored records share
+    instead of holding an empty dict each. Copies and pickles are plain empty dicts."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "this empty dict is shared and read-only; assign a new dict to the attribute"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> Any:
+        return dict, ()
+
+    def __copy__(self) -> dict[str, Any]:
+        return {}
+
+    def __deepcopy__(self, memo: Any) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+#: Shared by records whose ``kwargs`` or ``metadata`` are empty (see :func:`share_empty`).
+EMPTY_DICT: dict[str, Any] = _FrozenEmptyDict()
+
+
+def share_empty(value: dict[str, Any]) -> dict[str, Any]:
+    """``value``, or :data:`EMPTY_DICT` if it is empty (saves a dict per stored record)."""
+    return value if value else EMPTY_DICT
+
+
+def plain_dict(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as a plain ``dict`` for serializers (:data:`EMPTY_DICT` becomes ``{}``)."""
+    return {} if value is EMPTY_DICT else value
 
 
 def _validate_metadata(instance: Any, attribute: Any, value: dict[str, Any]) -> None:
@@ -171,7 +251,7 @@ class Task:
             "job_executor": self.job_executor,
             "max_running_jobs": self.max_running_jobs,
             "misfire_grace_time": _seconds(self.misfire_grace_time),
-            "metadata": self.metadata,
+            "metadata": plain_dict(self.metadata),
             "running_jobs": self.running_jobs,
         }
 
@@ -256,7 +336,7 @@ class Schedule:
             "task_id": self.task_id,
             "trigger": serializer.serialize(self.trigger),
             "args": serializer.serialize(self.args),
-            "kwargs": serializer.serialize(self.kwargs),
+            "kwargs": serializer.serialize(plain_dict(self.kwargs)),
             "name": self.name,
             "paused": self.paused,
             "pause_note": self.pause_note,
@@ -265,7 +345,7 @@ class Schedule:
             "max_jitter": _seconds(self.max_jitter),
             "job_executor": self.job_executor,
             "job_result_expiration_time": self.job_result_expiration_time.total_seconds(),
-            "metadata": self.metadata,
+            "metadata": plain_dict(self.metadata),
             "next_fire_time": _iso(self.next_fire_time),
             "last_fire_time": _iso(self.last_fire_time),
             "acquired_by": self.acquired_by,
@@ -304,7 +384,7 @@ class ScheduleResult:
 class Job:
     """A request to run a task once, queued in the data store until a worker takes it."""
 
-    id: UUID = attrs.field(factory=uuid4, converter=as_uuid)
+    id: UUID = attrs.field(factory=new_uuid4, converter=as_uuid)
     task_id: str
     args: tuple[Any, ...] = attrs.field(default=(), converter=_as_tuple)
     kwargs: dict[str, Any] = attrs.field(factory=dict, converter=_as_dict)
@@ -327,6 +407,35 @@ class Job:
         default=None, converter=as_optional_aware_datetime
     )
     lease_token: str | None = None
+
+    @classmethod
+    def _from_schedule(
+        cls,
+        schedule: Schedule,
+        scheduled_fire_time: datetime,
+        jitter: timedelta,
+        start_deadline: datetime | None,
+        created_at: datetime,
+    ) -> Job:
+        """A job of ``schedule`` (whose fields are already converted), built without
+        running the converters again: the scheduler's hot path."""
+        job = object.__new__(cls)
+        _set(job, "id", new_uuid4())
+        _set(job, "task_id", schedule.task_id)
+        _set(job, "args", schedule.args)
+        _set(job, "kwargs", dict(schedule.kwargs) if schedule.kwargs else {})
+        _set(job, "schedule_id", schedule.id)
+        _set(job, "scheduled_fire_time", as_aware_datetime(scheduled_fire_time))
+        _set(job, "executor", schedule.job_executor)
+        _set(job, "jitter", jitter)
+        _set(job, "start_deadline", as_optional_aware_datetime(start_deadline))
+        _set(job, "result_expiration_time", schedule.job_result_expiration_time)
+        _set(job, "metadata", dict(schedule.metadata) if schedule.metadata else {})
+        _set(job, "created_at", created_at)
+        _set(job, "acquired_by", None)
+        _set(job, "acquired_until", None)
+        _set(job, "lease_token", None)
+        return job
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Job) and other.id == self.id
@@ -356,14 +465,14 @@ class Job:
             "id": str(self.id),
             "task_id": self.task_id,
             "args": serializer.serialize(self.args),
-            "kwargs": serializer.serialize(self.kwargs),
+            "kwargs": serializer.serialize(plain_dict(self.kwargs)),
             "schedule_id": self.schedule_id,
             "scheduled_fire_time": _iso(self.scheduled_fire_time),
             "executor": self.executor,
             "jitter": self.jitter.total_seconds(),
             "start_deadline": _iso(self.start_deadline),
             "result_expiration_time": self.result_expiration_time.total_seconds(),
-            "metadata": self.metadata,
+            "metadata": plain_dict(self.metadata),
             "created_at": self.created_at.isoformat(),
             "acquired_by": self.acquired_by,
             "acquired_until": _iso(self.acquired_until),

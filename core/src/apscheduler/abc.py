@@ -127,6 +127,14 @@ class EventBroker(metaclass=ABCMeta):
         subscription has its own delivery queue, so a slow listener delays only itself.
         """
 
+    def has_subscribers(self, event_type: type[Event]) -> bool:
+        """Whether publishing an event of ``event_type`` could reach anyone.
+
+        Publishers may skip building the event when this is ``False``. The default is
+        ``True``; a broker that relays events to other processes must keep it so.
+        """
+        return True
+
 
 class DataStore(metaclass=ABCMeta):
     """Keeps tasks, schedules, jobs and job results, shared by any number of schedulers.

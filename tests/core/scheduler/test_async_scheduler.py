@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -267,6 +268,28 @@ async def test_pause_unpause_configure_and_remove_schedule() -> None:
         with pytest.raises(ScheduleLookupError):
             await scheduler.get_schedule("dyn")
         await scheduler.remove_schedule("dyn")  # silent when missing
+
+
+async def test_configure_schedule_keeps_the_triggers_time_zone() -> None:
+    """Changing the hour of a Helsinki cron schedule on a UTC scheduler must not move it
+    to UTC; naming a zone, or another kind of trigger, behaves like add_schedule."""
+    helsinki = ZoneInfo("Europe/Helsinki")
+    async with AsyncScheduler(timezone="UTC") as scheduler:
+        await scheduler.add_schedule(
+            jobfuncs.record, "cron", hour=9, timezone="Europe/Helsinki", id="report"
+        )
+        updated = await scheduler.configure_schedule("report", hour=10)
+        assert updated.trigger.timezone == helsinki
+        assert updated.next_fire_time is not None
+        local = updated.next_fire_time.astimezone(helsinki)
+        assert (local.hour, local.minute) == (10, 0)
+        stored = await scheduler.get_schedule("report")
+        assert stored.trigger.timezone == helsinki
+
+        moved = await scheduler.configure_schedule("report", hour=10, timezone="Asia/Tokyo")
+        assert moved.trigger.timezone == ZoneInfo("Asia/Tokyo")
+        other_kind = await scheduler.configure_schedule("report", trigger="interval", hours=2)
+        assert other_kind.trigger.timezone == ZoneInfo("UTC")
 
 
 async def test_conflict_policies() -> None:

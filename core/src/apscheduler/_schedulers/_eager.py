@@ -25,7 +25,7 @@ T = TypeVar("T")
 class EagerCall(Generic[T]):
     """The result of an eager scheduler method; await it for the return value."""
 
-    __slots__ = ("_coro", "_task", "_scheduler", "_deferred", "_awaited")
+    __slots__ = ("_coro", "_task", "_scheduler", "_deferred", "_awaited", "_start_handle")
 
     def __init__(self, scheduler: AsyncScheduler, coro: Coroutine[Any, Any, T]):
         self._coro = coro
@@ -33,16 +33,31 @@ class EagerCall(Generic[T]):
         self._task: asyncio.Task[T] | None = None
         self._deferred = False
         self._awaited = False
+        self._start_handle: asyncio.Handle | None = None
         try:
             loop = asyncio.get_running_loop()  # no asyncio loop under Trio: stay lazy
         except RuntimeError:
             return
-        if scheduler._services_initialized:
-            self._task = loop.create_task(coro)
+        # The task is created by a callback on the next event loop iteration. A caller
+        # that awaits the call at once (the usual case) cancels the callback and runs
+        # the coroutine itself, sparing a task and two event loop turns.
+        self._start_handle = loop.call_soon(self._start, loop)
+        scheduler._eager_pending += 1
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._start_handle = None
+        self._scheduler._eager_pending -= 1
+        if self._scheduler._services_initialized:
+            self._task = loop.create_task(self._coro)
         else:
             self._deferred = True
             self._task = loop.create_task(self._run_when_initialized())
         self._task.add_done_callback(self._report_unawaited_failure)
+
+    async def _await_after_start(self) -> T:
+        while self._task is None:  # earlier calls start first, in call order
+            await asyncio.sleep(0)
+        return await self
 
     async def _run_when_initialized(self) -> T:
         await self._scheduler._wait_initialized()
@@ -62,6 +77,18 @@ class EagerCall(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         self._awaited = True
+        if self._start_handle is not None:
+            if self._scheduler._eager_pending == 1:
+                # Not started, and no earlier call waits to start before it: run it in
+                # the caller's task
+                self._start_handle.cancel()
+                self._start_handle = None
+                self._scheduler._eager_pending -= 1
+                if not self._scheduler._services_initialized:
+                    self._coro.close()
+                    self._scheduler._check_initialized()  # raises the usual RuntimeError
+                return self._coro.__await__()
+            return self._await_after_start().__await__()
         if self._task is None:
             return self._coro.__await__()
         if self._deferred and not self._scheduler._services_initialized:
@@ -71,7 +98,7 @@ class EagerCall(Generic[T]):
         return self._task.__await__()
 
     def __del__(self) -> None:
-        if self._task is None and not self._awaited:
+        if self._task is None and not self._awaited and self._start_handle is None:
             self._coro.close()
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, tzinfo
 from logging import Logger
 from types import TracebackType
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import anyio
 import anyio.lowlevel
@@ -64,6 +64,7 @@ from .._structures import (
     TaskDefaults,
     TaskParameters,
     UnsetValue,
+    new_uuid4,
     unset,
 )
 from ..abc import DataStore, EventBroker, JobExecutor, Subscription, Trigger
@@ -72,6 +73,9 @@ from ._eager import eager
 from ._tasks import build_task, tasks_differ
 
 _NOT_FOUND = object()
+_NO_JITTER = timedelta(0)
+#: At most this many extra event loop turns are spent gathering jobs before acquiring.
+_GATHER_TURNS = 16
 
 
 def _default_identity(obj: object) -> str:
@@ -131,6 +135,9 @@ class AsyncScheduler:
         if self.lease_duration <= timedelta(0):
             raise ValueError("lease_duration must be positive")
         self.identity = identity or _default_identity(self)
+        # A default identity names this process; a copy of the scheduler in a forked
+        # child (gunicorn --preload) gets its own when it starts (see __aenter__)
+        self._identity_pid: int | None = None if identity else os.getpid()
         self.role: SchedulerRole = as_enum(SchedulerRole)(role)
         self.task_defaults = task_defaults or TaskDefaults()
         if max_concurrent_jobs < 1:
@@ -174,6 +181,8 @@ class AsyncScheduler:
         self._stop_requested = anyio.Event()
         self._job_stop_timeout: float = self.stop_timeout.total_seconds()
         self._running_jobs: dict[UUID, Job] = {}
+        self._job_events = 0  # JobAdded/JobReleased events seen (see _gather_jobs)
+        self._eager_pending = 0  # eager calls waiting to start (see _eager.EagerCall)
         self._pending_releases: list[tuple[Job, JobResult]] = []
         self._release_wakeup = anyio.Event()
         self._next_schedule_deadline: datetime | None = None
@@ -187,6 +196,11 @@ class AsyncScheduler:
         return self._state
 
     async def __aenter__(self) -> AsyncScheduler:
+        if self._identity_pid is not None and self._identity_pid != os.getpid():
+            # Created before a fork: two processes must never share an identity, or
+            # each would take the other's leased jobs for its own crashed ones
+            self.identity = _default_identity(self)
+            self._identity_pid = os.getpid()
         exit_stack = AsyncExitStack()
         await exit_stack.__aenter__()
         try:
@@ -648,7 +662,7 @@ class AsyncScheduler:
                 f"The trigger {trigger!r} has no fire times (is its end time in the past?)"
             )
         schedule = Schedule(
-            id=id or str(uuid4()),
+            id=id or str(new_uuid4()),
             task_id=task.id,
             trigger=trigger,
             args=args_t,
@@ -746,7 +760,9 @@ class AsyncScheduler:
         Accepts ``args``, ``kwargs``, ``name``, ``paused``, ``coalesce``,
         ``misfire_grace_time``, ``max_jitter``, ``job_executor``, ``metadata``,
         ``job_result_expiration_time``, ``trigger`` (object or name) and trigger options
-        (``seconds=10``: a new trigger of the same kind, or of ``trigger`` if named).
+        (``seconds=10``: a new trigger of the same kind, or of ``trigger`` if named). A
+        new trigger of the same kind keeps the old one's time zone unless ``timezone`` is
+        given; a newly named kind gets the scheduler's time zone.
         """
         schedule = await self.get_schedule(id)
         simple = {
@@ -766,6 +782,10 @@ class AsyncScheduler:
         if trigger is not None or changes:
             if trigger is None:
                 trigger = get_registry().name_of("trigger", type(schedule.trigger))
+                # Same kind of trigger: it keeps its time zone unless one is given
+                old_zone = getattr(schedule.trigger, "timezone", None)
+                if old_zone is not None and "timezone" not in changes:
+                    changes["timezone"] = old_zone
             new_trigger = self._build_trigger(trigger, changes)
             schedule.trigger = new_trigger
             schedule.next_fire_time = new_trigger.next()
@@ -860,6 +880,12 @@ class AsyncScheduler:
             if result is not None:
                 return result
             if not await self.data_store.get_jobs([job_id]):
+                # It may have finished between the two look-ups
+                if released.is_set():
+                    return await self.data_store.get_job_result(job_id)
+                result = await self.data_store.get_job_result(job_id)
+                if result is not None:
+                    return result
                 raise JobLookupError(job_id)
             if not wait:
                 raise JobResultNotReady(job_id)
@@ -936,6 +962,9 @@ class AsyncScheduler:
                     if schedules:
                         await self._fire_schedules(schedules)
                         if len(schedules) == self.schedule_batch_size:
+                            # More may be due: let the job loop start the jobs of this
+                            # batch (and other tasks run) before firing the next one
+                            await anyio.lowlevel.checkpoint()
                             continue
                     next_time = await self.data_store.get_next_schedule_run_time()
                 except Exception:
@@ -1034,8 +1063,9 @@ class AsyncScheduler:
     ) -> Iterable[Job]:
         max_jitter = schedule.max_jitter
         grace = schedule.misfire_grace_time
+        now = get_clock().now
         for index, fire_time in enumerate(fire_times):
-            jitter = timedelta(0)
+            jitter = _NO_JITTER
             if max_jitter:
                 following = (
                     fire_times[index + 1] if index + 1 < len(fire_times) else next_fire_time
@@ -1046,22 +1076,18 @@ class AsyncScheduler:
                 if limit > timedelta(0):
                     jitter = timedelta(seconds=random.uniform(0, limit.total_seconds()))
             scheduled = fire_time + jitter
-            yield Job(
-                task_id=schedule.task_id,
-                args=schedule.args,
-                kwargs=schedule.kwargs,
-                schedule_id=schedule.id,
-                scheduled_fire_time=scheduled,
-                executor=schedule.job_executor,
-                jitter=jitter,
-                start_deadline=scheduled + grace if grace is not None else None,
-                result_expiration_time=schedule.job_result_expiration_time,
-                metadata=schedule.metadata,
+            yield Job._from_schedule(
+                schedule,
+                scheduled,
+                jitter,
+                scheduled + grace if grace is not None else None,
+                now(),
             )
 
     # ------------------------------------------------------------------ job loop
 
     def _on_job_event(self, event: Event) -> None:
+        self._job_events += 1
         if len(self._running_jobs) < self.max_concurrent_jobs:
             self._jobs_wakeup.set()
 
@@ -1102,7 +1128,7 @@ class AsyncScheduler:
             self._jobs_wakeup = anyio.Event()
             # Let other ready tasks (finishing jobs, producers) run first, so that one
             # store round trip acquires a batch rather than a single job.
-            await anyio.lowlevel.checkpoint()
+            await self._gather_jobs()
             limit = self.max_concurrent_jobs - len(self._running_jobs)
             jobs: list[Job] = []
             if limit > 0:
@@ -1120,6 +1146,18 @@ class AsyncScheduler:
             if self._state is not RunState.started and self._state is not RunState.starting:
                 break
             await clock.wait_until(clock.now() + self.poll_interval, self._jobs_wakeup)
+
+    async def _gather_jobs(self) -> None:
+        """Pass a few event loop turns while jobs keep arriving (a producer adding jobs
+        one by one), so one store round trip acquires them together. Stops at the first
+        turn in which nothing arrived: a lone job waits one turn, not longer."""
+        seen = self._job_events
+        await anyio.lowlevel.checkpoint()
+        for _ in range(_GATHER_TURNS):
+            if self._job_events == seen:
+                break
+            seen = self._job_events
+            await anyio.lowlevel.checkpoint()
 
     async def _get_callable(self, job: Job) -> Callable[..., Any]:
         func = self._task_callables.get(job.task_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import inspect
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
@@ -45,6 +46,7 @@ class _LoopThread:
 
     def __init__(self) -> None:
         ready = threading.Event()
+        self.pid = os.getpid()  # a forked child inherits this object but not the thread
         self.portal: BlockingPortal | None = None
         self.error: BaseException | None = None
 
@@ -191,9 +193,22 @@ class Scheduler:
     ) -> None:
         self._close(exc_type, exc_val, exc_tb)
 
+    def _live_loop(self) -> _LoopThread | None:
+        """The running event loop thread, or ``None``. In a process forked from the one
+        that started the scheduler, an error: the thread did not survive the fork."""
+        loop = self._loop
+        if loop is not None and loop.pid != os.getpid():
+            raise RuntimeError(
+                "This scheduler was started in the parent process before it forked (for "
+                "example by gunicorn --preload or a multiprocessing pool); its thread does "
+                "not exist in this child. Create or start the scheduler in each child "
+                "process instead (for gunicorn: in a post_fork hook, or without --preload)."
+            )
+        return loop
+
     def _ensure_services(self) -> BlockingPortal:
         with self._lock:
-            if self._loop is None:
+            if self._live_loop() is None:
                 loop = _LoopThread()
                 assert loop.portal is not None
                 context = loop.portal.wrap_async_context_manager(self._async)
@@ -219,8 +234,8 @@ class Scheduler:
     ) -> None:
         with self._lock:
             loop, self._loop = self._loop, None
-        if loop is None:
-            return
+        if loop is None or loop.pid != os.getpid():
+            return  # a copy inherited through fork has nothing to shut down here
         assert loop.portal is not None
         try:
             self._context.__exit__(exc_type, exc_val, exc_tb)
@@ -262,23 +277,23 @@ class Scheduler:
     def stop(self, *, timeout: float | timedelta | None | UnsetValue = unset) -> None:
         """Ask the scheduler to stop (see :meth:`AsyncScheduler.stop`)."""
         loop = self._loop
-        if loop is None or loop.portal is None:
-            return
+        if loop is None or loop.portal is None or loop.pid != os.getpid():
+            return  # not running (in this process: a forked copy has nothing to stop)
         loop.portal.call(partial(self._async.stop, timeout=timeout))
 
     def wait_until_stopped(self) -> None:
         """Block until the scheduler has completely stopped."""
         loop = self._loop
-        if loop is None or loop.portal is None:
-            return
+        if loop is None or loop.portal is None or loop.pid != os.getpid():
+            return  # not running (in this process: a forked copy has nothing to stop)
         loop.portal.call(self._async.wait_until_stopped)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the scheduler and release its resources; with ``wait`` running jobs
         finish first."""
         loop = self._loop
-        if loop is None or loop.portal is None:
-            return
+        if loop is None or loop.portal is None or loop.pid != os.getpid():
+            return  # not running (in this process: a forked copy has nothing to stop)
         loop.portal.call(partial(self._async.shutdown, wait=wait))
         self._close()
 

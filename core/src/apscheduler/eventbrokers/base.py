@@ -170,9 +170,7 @@ class BaseEventBroker(EventBroker):
     async def publish_local(self, event: Event) -> None:
         self.deliver_local(event)
 
-    def deliver_local(self, event: Event) -> None:
-        """Queue ``event`` for every matching subscription (never blocks)."""
-        event_type = type(event)
+    def _local_route(self, event_type: type[Event]) -> tuple[LocalSubscription, ...]:
         route = self._routes.get(event_type)
         if route is None:
             route = self._routes[event_type] = tuple(
@@ -180,6 +178,13 @@ class BaseEventBroker(EventBroker):
                 for sub in self._subscriptions.values()
                 if sub.event_types is None or event_type in sub.event_types
             )
+        return route
+
+    def deliver_local(self, event: Event) -> None:
+        """Queue ``event`` for every matching subscription (never blocks)."""
+        route = self._routes.get(type(event))
+        if route is None:
+            route = self._local_route(type(event))
         for subscription in route:
             if not subscription._active:
                 continue
@@ -209,7 +214,7 @@ class BaseEventBroker(EventBroker):
                 "Error delivering %s event to %r", type(event).__name__, subscription.callback
             )
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             if self._task_group is not None:
                 self._task_group.start_soon(self._await_result, result, event)
             elif hasattr(result, "close"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 
 from .._converters import as_timezone, timezone_name
@@ -214,6 +214,8 @@ def format_datetime(value: datetime) -> str:
 class BaseTrigger(Trigger):
     """Common behaviour of the built-in triggers (see the module docstring)."""
 
+    __slots__ = ()
+
     def _check_state(self, state: Any, required: Iterable[str] = ()) -> Mapping[str, Any]:
         """Validate the envelope of a state dict and return it.
 
@@ -268,8 +270,74 @@ class BaseTrigger(Trigger):
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseTrigger:
         # Copy the attributes directly: going through the (JSON-oriented) state would be
         # slower and, for combining triggers, would need every child to be registered.
+        # Immutable values (datetimes, zones, numbers, strings...) are shared, not copied.
         clone = type(self).__new__(type(self))
         memo[id(self)] = clone
-        for key, value in self.__dict__.items():
-            setattr(clone, key, copy.deepcopy(value, memo))
+        for key, value in _attributes(self):
+            if type(value) not in _IMMUTABLE and not _is_immutable(value):
+                value = copy.deepcopy(value, memo)
+            object.__setattr__(clone, key, value)
         return clone
+
+
+#: Types whose instances never change, so a copy of a trigger may share them.
+_IMMUTABLE: frozenset[type] = frozenset(
+    {type(None), bool, int, float, complex, str, bytes, datetime, date, time, timedelta}
+)
+
+
+def _is_immutable(value: Any) -> bool:
+    if isinstance(value, tzinfo) or type(value) in _SHARED_TYPES:
+        return True
+    if type(value) is tuple or type(value) is frozenset:
+        return all(type(item) in _IMMUTABLE or _is_immutable(item) for item in value)
+    return False
+
+
+#: Further classes whose instances a trigger copy may share (see :func:`share_in_copies`).
+_SHARED_TYPES: set[type] = set()
+
+
+def share_in_copies(cls: type[T]) -> type[T]:
+    """Class decorator: instances of ``cls`` are immutable and shared by trigger copies."""
+    _SHARED_TYPES.add(cls)
+    return cls
+
+
+def _attributes(obj: Any) -> list[tuple[str, Any]]:
+    """The instance attributes of ``obj``, from its ``__dict__`` and its slots."""
+    cls = type(obj)
+    names = _SLOT_NAMES.get(cls)
+    if names is None:
+        collected: list[str] = []
+        for klass in cls.__mro__:
+            slots = klass.__dict__.get("__slots__", ())
+            if isinstance(slots, str):
+                slots = (slots,)
+            collected.extend(
+                name for name in slots if name not in ("__dict__", "__weakref__")
+            )
+        names = _SLOT_NAMES[cls] = tuple(dict.fromkeys(collected))
+    items: list[tuple[str, Any]] = []
+    for name in names:
+        try:
+            items.append((name, getattr(obj, name)))
+        except AttributeError:
+            pass  # slot never set
+    attributes = getattr(obj, "__dict__", None)
+    if attributes:
+        items.extend(attributes.items())
+    return items
+
+
+_SLOT_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def clone_trigger(trigger: Trigger) -> Trigger:
+    """An independent copy of ``trigger`` (``copy.deepcopy``, quicker for built-ins)."""
+    if getattr(type(trigger), "__deepcopy__", None) is _base_deepcopy:
+        return _base_deepcopy(trigger, {})
+    return copy.deepcopy(trigger)
+
+
+_base_deepcopy = BaseTrigger.__deepcopy__

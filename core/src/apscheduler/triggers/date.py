@@ -29,6 +29,8 @@ class DateTrigger(BaseTrigger):
         in a daylight saving time gap) or a string is not ISO 8601
     """
 
+    __slots__ = ("run_time", "_completed")
+
     run_time: datetime
     _completed: bool
 
@@ -42,7 +44,12 @@ class DateTrigger(BaseTrigger):
         value = pick_alias("run_time", run_time, "run_date", run_date)
         if value is None:
             raise TypeError("DateTrigger needs a run_time")
-        self.run_time = to_datetime(value, as_timezone(timezone), "run_time")
+        if type(value) is datetime and value.tzinfo is not None and value.utcoffset() is not None:
+            if timezone is not None:
+                as_timezone(timezone)  # still reject an invalid zone
+            self.run_time = value  # aware: no need to look up the local zone
+        else:
+            self.run_time = to_datetime(value, as_timezone(timezone), "run_time")
         self._completed = False
 
     @property

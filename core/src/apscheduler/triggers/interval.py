@@ -46,6 +46,8 @@ class IntervalTrigger(BaseTrigger):
     :raises ValueError: if the interval is not positive or ``end_time < start_time``
     """
 
+    __slots__ = ("interval", "start_time", "end_time", "_components", "_last_fire_time")
+
     interval: timedelta
     start_time: datetime
     end_time: datetime | None

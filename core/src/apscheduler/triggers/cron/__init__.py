@@ -22,6 +22,7 @@ from .._base import (
     datetime_to_state,
     gap_or_fold,
     pick_alias,
+    share_in_copies,
     to_datetime,
     to_utc,
     zone_from_state,
@@ -30,6 +31,8 @@ from .._base import (
 from .crontab import split_crontab
 from .fields import FIELD_NAMES, resolve_field_texts
 from .matcher import CronSpec, WallClock, compile_spec
+
+share_in_copies(CronSpec)  # compiled once, shared by every trigger with its fields
 
 __all__ = ["CronTrigger"]
 
