@@ -64,23 +64,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=envs.BENCH_DIR, timeout=10
+    ).stdout.strip()
+
+
 def code_version() -> str:
     """The commit the project's code is at, and whether the checkout has local changes."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=envs.BENCH_DIR,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            cwd=envs.BENCH_DIR,
-            timeout=10,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown (git not available)"
     if not commit:

@@ -124,6 +124,9 @@ class BrokenLifecyclePlugin:
 async def test_failing_lifecycle_hooks_are_logged_and_do_not_stop_the_scheduler(
     register_plugin: RegisterPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
+    recorder = LifecycleRecorder()
+    register_plugin(recorder, "test-well-behaved")
+    # Registered last, so pluggy would call it first
     register_plugin(BrokenLifecyclePlugin(), "test-broken-lifecycle")
     with caplog.at_level(logging.ERROR):
         async with AsyncScheduler() as scheduler:
@@ -131,9 +134,11 @@ async def test_failing_lifecycle_hooks_are_logged_and_do_not_stop_the_scheduler(
             assert scheduler.state is RunState.started
             assert await scheduler.run_job(add, args=(1, 1)) == 2
     messages = [record.getMessage() for record in caplog.records]
-    assert "A plugin's scheduler_started hook raised" in messages
-    assert "A plugin's scheduler_stopped hook raised" in messages
+    for hook in ("scheduler_started", "scheduler_stopped"):
+        assert f"A plugin's {hook} hook raised (plugin 'test-broken-lifecycle')" in messages
     assert scheduler.state is RunState.stopped
+    # The broken plugin did not keep the other plugin's hooks from running
+    assert [call[0] for call in recorder.calls] == ["started", "stopped"]
 
 
 # register_event_brokers

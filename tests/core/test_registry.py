@@ -267,3 +267,46 @@ def test_builtin_url_with_options_is_refused_clearly(kind: str, url: str) -> Non
     base = DataStore if kind == "data_store" else EventBroker
     with pytest.raises(ValueError, match="with nothing after the scheme"):
         registry.create(kind, url, base)
+
+
+def test_lazy_target_naming_a_re_export_still_serializes_by_name(tmp_path: Any) -> None:
+    """A plugin may register ``"pkg:Trigger"`` while the class is defined in
+    ``pkg.impl``; a trigger created by importing ``pkg.impl`` directly must still be
+    stored under its registered name (and read back)."""
+    package = tmp_path / "reexporting_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .impl import EveryMinute\n")
+    (package / "impl.py").write_text(
+        textwrap.dedent(
+            """
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            class EveryMinute(IntervalTrigger):
+                def __init__(self, **kwargs):
+                    super().__init__(minutes=1, **kwargs)
+            """
+        )
+    )
+    result = run_python(
+        """
+        from apscheduler.hookspecs import hookimpl, register_plugin
+        from apscheduler.serializers.json import JSONSerializer
+
+        class Plugin:
+            @hookimpl
+            def register_triggers(self, register):
+                register("every-minute", "reexporting_plugin:EveryMinute")
+
+        register_plugin(Plugin(), "reexporting")
+        from reexporting_plugin.impl import EveryMinute
+
+        serializer = JSONSerializer()
+        data = serializer.serialize(EveryMinute(start_time="2026-01-01T00:00:00+00:00"))
+        assert b"every-minute" in data, data
+        restored = serializer.deserialize(data)
+        print(type(restored).__name__, restored.next())
+        """,
+        PYTHONPATH=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "EveryMinute 2026-01-01 00:00:00+00:00"

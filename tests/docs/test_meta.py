@@ -116,3 +116,13 @@ def test_public_api_is_in_the_reference(site_build: tuple[int, str, Path]) -> No
     assert not missing, (
         f"not in the API reference (add them to docs/reference/apscheduler.md): {missing}"
     )
+
+
+def test_reference_shows_no_raw_sphinx_roles(site_build: tuple[int, str, Path]) -> None:
+    """Docstrings use Sphinx roles (:class:`X`); the site must show them as names."""
+    _, output, site = site_build
+    pages = sorted((site / "reference").rglob("*.html"))
+    assert pages, f"the build wrote no reference pages:\n{output}"
+    raw = re.compile(r":(?:class|meth|func|data|attr|exc|mod|obj):<code>")
+    offenders = [str(page.relative_to(site)) for page in pages if raw.search(page.read_text())]
+    assert not offenders, f"raw Sphinx roles in: {offenders}"

@@ -332,9 +332,18 @@ class PluginRegistry:
             ref = f"{cls.__module__}:{cls.__qualname__}"
             registration = by_target.get(ref)
             if registration is None:
+                package = cls.__module__.partition(".")[0]
                 for reg in self._by_name[kind].values():
                     if isinstance(reg.target, str) and reg._loaded is None:
-                        continue
+                        # An unloaded lazy target is loaded only if it lives in the
+                        # class's own (already imported) package: it may name a
+                        # re-export ("pkg:Cls" for the class defined in "pkg.mod")
+                        if reg.target.partition(":")[0].partition(".")[0] != package:
+                            continue
+                        try:
+                            reg.load()
+                        except Exception:
+                            continue
                     if reg.load() is cls:
                         registration = reg
                         break

@@ -93,3 +93,23 @@ def scheduler_started(scheduler: Any) -> None:
 @hookspec
 def scheduler_stopped(scheduler: Any) -> None:
     """Called with each ``AsyncScheduler`` after it has stopped."""
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> str:
+    """Register a plugin object (or module) in code, without an entry point, and return
+    the name it is registered under.
+
+    For tests, notebooks and applications that bundle their own components; its hooks
+    are called at once, exactly as an installed plugin's are when it is discovered.
+    """
+    from ._registry import get_registry
+
+    return get_registry().register_plugin(plugin, name)
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered with :func:`register_plugin` and everything it
+    registered."""
+    from ._registry import get_registry
+
+    get_registry().unregister_plugin(name)

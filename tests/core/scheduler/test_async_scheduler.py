@@ -426,3 +426,15 @@ async def test_second_stop_with_shorter_timeout_cancels_the_drain() -> None:
             await scheduler.wait_until_stopped()
         released = [e for e in collector.events if isinstance(e, JobReleased)]
         assert [e.outcome for e in released] == [JobOutcome.cancelled]
+
+
+async def test_error_in_async_with_block_propagates_unwrapped() -> None:
+    class Oops(Exception):
+        pass
+
+    with pytest.raises(Oops) as exc_info:
+        async with AsyncScheduler() as scheduler:
+            await scheduler.start_in_background()
+            raise Oops("from the body")
+    assert type(exc_info.value) is Oops
+    assert scheduler.state is RunState.stopped

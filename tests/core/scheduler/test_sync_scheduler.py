@@ -106,3 +106,14 @@ def test_wsgi_style_without_context_manager_exits_cleanly(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "main done" in result.stdout
     assert "periodic task finished" in result.stdout
+
+
+def test_error_in_with_block_propagates_unwrapped() -> None:
+    """A mistake in the user's code inside ``with Scheduler()`` surfaces as itself, not
+    as an ExceptionGroup from the scheduler's internal task group."""
+    with pytest.raises(TypeError, match="unexpected keyword argument 'jitter'") as exc_info:
+        with Scheduler() as scheduler:
+            scheduler.add_schedule(jobfuncs.record, "interval", seconds=10, jitter=5)
+    assert type(exc_info.value) is TypeError
+    assert "add_schedule(..., max_jitter=5)" in str(exc_info.value)  # what to do instead
+    assert scheduler.state is RunState.stopped

@@ -177,3 +177,16 @@ def test_get_next_fire_time_v3() -> None:
 def test_v3_attribute_alias() -> None:
     trigger = DateTrigger(run_date="2030-01-01T00:00:00Z")
     assert trigger.run_date == trigger.run_time
+
+
+def test_pytz_localized_run_time_becomes_zoneinfo_at_the_same_instant() -> None:
+    """APScheduler 3 users pass ``pytz`` datetimes; the trigger keeps the instant and
+    the zone's name, but not pytz's incompatible ``localize`` protocol."""
+    pytz = pytest.importorskip("pytz")
+    helsinki = pytz.timezone("Europe/Helsinki")
+    run_time = helsinki.localize(datetime(2027, 7, 1, 9, 30))
+    trigger = DateTrigger(run_time)
+    assert trigger.run_time == run_time
+    assert trigger.run_time.tzinfo == ZoneInfo("Europe/Helsinki")
+    assert trigger.run_time.utcoffset() == timedelta(hours=3)
+    assert trigger.next() == run_time

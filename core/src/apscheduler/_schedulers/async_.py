@@ -22,6 +22,9 @@ from uuid import UUID
 
 import anyio
 import anyio.lowlevel
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 from anyio import TASK_STATUS_IGNORED, CancelScope, get_cancelled_exc_class
 from anyio.abc import TaskGroup, TaskStatus
 
@@ -80,6 +83,14 @@ _GATHER_TURNS = 16
 
 def _default_identity(obj: object) -> str:
     return f"{platform.node()}-{os.getpid()}-{id(obj)}"
+
+
+def _holds_only(group: BaseExceptionGroup, exc: BaseException) -> bool:
+    """Whether every exception in ``group`` (nested groups included) is ``exc``."""
+    return all(
+        _holds_only(inner, exc) if isinstance(inner, BaseExceptionGroup) else inner is exc
+        for inner in group.exceptions
+    )
 
 
 class AsyncScheduler:
@@ -222,10 +233,17 @@ class AsyncScheduler:
         exc_tb: TracebackType | None,
     ) -> None:
         exit_stack, self._exit_stack = self._exit_stack, None
-        if exit_stack is not None:
-            await exit_stack.__aexit__(exc_type, exc_val, exc_tb)
-        self._services_initialized = False
-        self._services_task_group = None
+        try:
+            if exit_stack is not None:
+                await exit_stack.__aexit__(exc_type, exc_val, exc_tb)
+        except BaseExceptionGroup as group:
+            # The services' task group wraps the exception raised in the ``async with``
+            # body; when that is all the group holds, let the original propagate as is
+            if exc_val is None or not _holds_only(group, exc_val):
+                raise
+        finally:
+            self._services_initialized = False
+            self._services_task_group = None
 
     async def _stop_and_wait(self) -> None:
         if self._state in (RunState.starting, RunState.started):
@@ -383,10 +401,15 @@ class AsyncScheduler:
             self._stopped_event.set()
 
     def _call_lifecycle_hook(self, name: str) -> None:
-        try:
-            getattr(get_registry().hook, name)(scheduler=self)
-        except Exception:
-            self.logger.exception("A plugin's %s hook raised", name)
+        """Call every plugin's ``name`` hook; one that raises is logged and does not
+        keep the others from being called (pluggy's own call would stop at it)."""
+        for impl in getattr(get_registry().hook, name).get_hookimpls():
+            try:
+                impl.function(scheduler=self)
+            except Exception:
+                self.logger.exception(
+                    "A plugin's %s hook raised (plugin %r)", name, impl.plugin_name
+                )
 
     # ------------------------------------------------------------------ events
 
@@ -700,7 +723,13 @@ class AsyncScheduler:
             try:
                 return cls(**trigger_kwargs)
             except TypeError as exc:
-                raise TypeError(f"Invalid options for trigger {trigger!r}: {exc}") from None
+                hint = ""
+                if "jitter" in trigger_kwargs:
+                    hint = (
+                        " (jitter is an option of the schedule, not of the trigger: "
+                        "add_schedule(..., max_jitter=5))"
+                    )
+                raise TypeError(f"Invalid options for trigger {trigger!r}: {exc}{hint}") from None
         raise TypeError(f"Expected a Trigger or a registered trigger name, got {trigger!r}")
 
     async def get_schedule(self, id: str) -> Schedule:

@@ -223,7 +223,7 @@ class Scheduler:
                 if not self._atexit_registered:
                     atexit.register(self._close_at_exit)
                     self._atexit_registered = True
-            assert self._loop.portal is not None
+            assert self._loop is not None and self._loop.portal is not None
             return self._loop.portal
 
     def _close(

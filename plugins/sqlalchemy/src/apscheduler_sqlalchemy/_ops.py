@@ -207,8 +207,11 @@ class SQLOperations:
             held = jt.c.acquired_by.is_not(None)
             self._delete_by_token = (
                 delete(jt)
-                .where(self._in_param(jt.c.id, "b_ids"), held,
-                       jt.c.lease_token == bindparam("b_token"))
+                .where(
+                    self._in_param(jt.c.id, "b_ids"),
+                    held,
+                    jt.c.lease_token == bindparam("b_token"),
+                )
                 .returning(jt.c.id)
             )
             self._delete_by_owner = (
@@ -226,21 +229,11 @@ class SQLOperations:
             update(tt)
             .where(tt.c.id == bindparam("b_id"))
             .values(
-                running_jobs=case(
-                    (tt.c.running_jobs > delta, tt.c.running_jobs - delta), else_=0
-                )
+                running_jobs=case((tt.c.running_jobs > delta, tt.c.running_jobs - delta), else_=0)
             )
         )
         self._select_expired_and_late = self._locked(
-            select(
-                jt.c.id,
-                jt.c.task_id,
-                jt.c.schedule_id,
-                jt.c.scheduled_fire_time,
-                jt.c.result_expiration_time,
-                jt.c.acquired_by,
-                jt.c.acquired_until,
-            ).where(
+            select(*self._finishing_columns(), jt.c.acquired_until).where(
                 or_(
                     jt.c.acquired_until < bindparam("b_now"),
                     and_(
@@ -369,7 +362,8 @@ class SQLOperations:
             except Exception as exc:
                 self.logger.error(
                     "Skipping schedule %r: it cannot be deserialized (%s)",
-                    row["id"], _describe(exc),
+                    row["id"],
+                    _describe(exc),
                 )
                 events.append(
                     ScheduleDeserializationFailed(schedule_id=row["id"], exception=_describe(exc))
@@ -400,9 +394,10 @@ class SQLOperations:
         # A stored schedule is never half-owned: replacing it ends any lease on it, so a
         # scheduler still processing the old version has its release refused.
         row = {**row, "acquired_by": None, "acquired_until": None, "lease_token": None}
-        existed = conn.execute(
-            self._locked(select(st.c.id).where(st.c.id == row["id"]))
-        ).first() is not None
+        existed = (
+            conn.execute(self._locked(select(st.c.id).where(st.c.id == row["id"]))).first()
+            is not None
+        )
         if existed:
             if policy is ConflictPolicy.do_nothing:
                 return
@@ -537,8 +532,10 @@ class SQLOperations:
             for group, extra in ((with_trigger, True), (without_trigger, False)):
                 if not group:
                     continue
-                release_stmt = update(st).where(st.c.id == bindparam("b_id")).values(
-                    {**values, "trigger": bindparam("b_trigger")} if extra else values
+                release_stmt = (
+                    update(st)
+                    .where(st.c.id == bindparam("b_id"))
+                    .values({**values, "trigger": bindparam("b_trigger")} if extra else values)
                 )
                 params = [
                     {
@@ -615,9 +612,7 @@ class SQLOperations:
             try:
                 jobs.append(job_from_row(row, self.serializer))
             except Exception as exc:
-                self.logger.error(
-                    "Job %s cannot be deserialized (%s)", row["id"], _describe(exc)
-                )
+                self.logger.error("Job %s cannot be deserialized (%s)", row["id"], _describe(exc))
                 events.append(JobDeserializationFailed(job_id=row["id"], exception=_describe(exc)))
                 failed.append(row)
         return jobs, failed
@@ -807,15 +802,15 @@ class SQLOperations:
                 if row.acquired_by is None:
                     continue
                 token = tokens.get(row.id)
-                if (row.lease_token == token) if token is not None else (
-                    row.acquired_by == scheduler_id
+                if (
+                    (row.lease_token == token)
+                    if token is not None
+                    else (row.acquired_by == scheduler_id)
                 ):
                     held.add(row.id)
         return held
 
-    def get_job_result(
-        self, conn: Connection, events: Events, job_id: UUID
-    ) -> JobResult | None:
+    def get_job_result(self, conn: Connection, events: Events, job_id: UUID) -> JobResult | None:
         rt = self.t.job_results
         stmt = select(rt).where(rt.c.job_id == job_id, rt.c.expires_at > to_us(now()))
         row = conn.execute(stmt).mappings().first()
@@ -881,7 +876,9 @@ class SQLOperations:
                 released_by = row["acquired_by"]
                 self.logger.warning(
                     "Job %s (task %r) was abandoned by %s (its lease ran out); releasing it",
-                    row["id"], row["task_id"], released_by,
+                    row["id"],
+                    row["task_id"],
+                    released_by,
                 )
             result = JobResult(
                 job_id=row["id"], outcome=outcome, finished_at=current, expires_at=expires_at
@@ -889,18 +886,25 @@ class SQLOperations:
             finished.append(_finished_from_row(row, result, released_by, holds_slot=holds_slot))
         self._finish(conn, events, finished)
 
-    def _release_as_abandoned(self, conn: Connection, events: Events, condition: Any) -> None:
-        """Release the acquired jobs matching ``condition`` with outcome ``abandoned``,
-        giving back their task slots. Rows locked by a live releaser are skipped."""
+    def _finishing_columns(self) -> tuple[Any, ...]:
+        """The job columns needed to release a job the store finishes itself."""
         jt = self.t.jobs
-        stmt = select(
+        return (
             jt.c.id,
             jt.c.task_id,
             jt.c.schedule_id,
             jt.c.scheduled_fire_time,
             jt.c.result_expiration_time,
             jt.c.acquired_by,
-        ).where(jt.c.acquired_until.is_not(None), condition)
+        )
+
+    def _release_as_abandoned(self, conn: Connection, events: Events, condition: Any) -> None:
+        """Release the acquired jobs matching ``condition`` with outcome ``abandoned``,
+        giving back their task slots. Rows locked by a live releaser are skipped."""
+        jt = self.t.jobs
+        stmt = select(*self._finishing_columns()).where(
+            jt.c.acquired_until.is_not(None), condition
+        )
         rows = conn.execute(self._locked(stmt, skip=True)).mappings().all()
         if not rows:
             return
@@ -913,12 +917,12 @@ class SQLOperations:
                 finished_at=current,
                 expires_at=current + timedelta(microseconds=row["result_expiration_time"]),
             )
-            finished.append(
-                _finished_from_row(row, result, row["acquired_by"], holds_slot=True)
-            )
+            finished.append(_finished_from_row(row, result, row["acquired_by"], holds_slot=True))
             self.logger.warning(
                 "Job %s (task %r) was abandoned by %s (its lease ran out); releasing it",
-                row["id"], row["task_id"], row["acquired_by"],
+                row["id"],
+                row["task_id"],
+                row["acquired_by"],
             )
         self._finish(conn, events, finished)
 
@@ -1010,4 +1014,3 @@ def _finished_from_job(
         released_by=released_by,
         holds_slot=holds_slot,
     )
-
