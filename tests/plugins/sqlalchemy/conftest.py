@@ -76,9 +76,11 @@ def postgresql_schema() -> Iterator[str]:
     schema = f"aps_{RUN_ID}"
     with conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield schema
-        finally:
+    try:
+        yield schema
+    finally:
+        # A new connection: a test may have restarted the server meanwhile
+        with psycopg.connect(pg_conninfo(), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
