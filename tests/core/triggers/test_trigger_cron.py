@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -189,6 +189,18 @@ def test_repeated_time_fires_once(
 ) -> None:
     trigger = CronTrigger(hour=hour, minute=30, start_time=day, timezone=zone)
     assert local_times(trigger, 3) == expected
+
+
+@pytest.mark.parametrize("day", ["2030-03-30", "2030-10-26"])
+def test_0230_in_helsinki_fires_once_on_each_change_day(day: str) -> None:
+    """The issue's literal example: Helsinki changes at 03:00/04:00 local time, so 02:30
+    is neither skipped nor repeated on either change day; it fires once a day."""
+    trigger = CronTrigger(hour=2, minute=30, start_time=day, timezone=HELSINKI)
+    first = date.fromisoformat(day)
+    expected_days = [(first + timedelta(days=n)).strftime("%m-%d") for n in range(3)]
+    times = local_times(trigger, 3)
+    assert [time[:5] for time in times] == expected_days
+    assert all(time[6:11] == "02:30" for time in times)
 
 
 def test_hourly_in_repeated_hour_fires_each_wall_clock_time_once() -> None:
