@@ -206,6 +206,13 @@ class Scheduler:
             )
         return loop
 
+    def _portal_here(self) -> BlockingPortal | None:
+        """The portal of a loop thread running in this process, else ``None``."""
+        loop = self._loop
+        if loop is None or loop.pid != os.getpid():
+            return None
+        return loop.portal
+
     def _ensure_services(self) -> BlockingPortal:
         with self._lock:
             if self._live_loop() is None:
@@ -276,25 +283,25 @@ class Scheduler:
 
     def stop(self, *, timeout: float | timedelta | None | UnsetValue = unset) -> None:
         """Ask the scheduler to stop (see :meth:`AsyncScheduler.stop`)."""
-        loop = self._loop
-        if loop is None or loop.portal is None or loop.pid != os.getpid():
+        portal = self._portal_here()
+        if portal is None:
             return  # not running (in this process: a forked copy has nothing to stop)
-        loop.portal.call(partial(self._async.stop, timeout=timeout))
+        portal.call(partial(self._async.stop, timeout=timeout))
 
     def wait_until_stopped(self) -> None:
         """Block until the scheduler has completely stopped."""
-        loop = self._loop
-        if loop is None or loop.portal is None or loop.pid != os.getpid():
+        portal = self._portal_here()
+        if portal is None:
             return  # not running (in this process: a forked copy has nothing to stop)
-        loop.portal.call(self._async.wait_until_stopped)
+        portal.call(self._async.wait_until_stopped)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the scheduler and release its resources; with ``wait`` running jobs
         finish first."""
-        loop = self._loop
-        if loop is None or loop.portal is None or loop.pid != os.getpid():
+        portal = self._portal_here()
+        if portal is None:
             return  # not running (in this process: a forked copy has nothing to stop)
-        loop.portal.call(partial(self._async.shutdown, wait=wait))
+        portal.call(partial(self._async.shutdown, wait=wait))
         self._close()
 
     def cleanup(self) -> None:

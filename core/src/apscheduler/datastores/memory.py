@@ -64,7 +64,7 @@ from .._events import (
     TaskUpdated,
 )
 from .._exceptions import ConflictingIdError, TaskLookupError
-from .._structures import EMPTY_DICT, Job, JobResult, Schedule, ScheduleResult, Task
+from .._structures import Job, JobResult, Schedule, ScheduleResult, Task, share_empty
 from ..abc import EventBroker
 from ..eventbrokers.local import LocalEventBroker
 from ..triggers._base import clone_trigger
@@ -231,27 +231,24 @@ class MemoryDataStore(BaseDataStore):
     ) -> None:
         await super().start(exit_stack, event_broker, logger)
 
-    async def _publish(self, event: Event) -> None:
+    def _direct_delivery(self) -> Any:
+        """The local broker's ``deliver_local`` when its ``publish()`` does nothing more
+        (then events are handed over without a coroutine each), else ``None``."""
         broker = self._event_broker
-        if broker is None:
-            return
-        if type(broker).publish is LocalEventBroker.publish:
-            # What its publish() does, minus a coroutine
-            broker.deliver_local(event)  # type: ignore[attr-defined]
-        else:
-            await broker.publish(event)
+        if broker is not None and type(broker).publish is LocalEventBroker.publish:
+            return broker.deliver_local  # type: ignore[attr-defined]
+        return None
 
-    async def _publish_all(self, events: list[Event]) -> None:
-        broker = self._event_broker
-        if broker is None or not events:
-            return
-        if type(broker).publish is LocalEventBroker.publish:
-            deliver = broker.deliver_local  # type: ignore[attr-defined]
-            for event in events:
+    async def _publish(self, event: Event) -> None:
+        await self._publish_all((event,))
+
+    async def _publish_all(self, events: Sequence[Event]) -> None:
+        deliver = self._direct_delivery()
+        for event in events:
+            if deliver is not None:
                 deliver(event)
-        else:
-            for event in events:
-                await broker.publish(event)
+            elif self._event_broker is not None:
+                await self._event_broker.publish(event)
 
     def _wants(self, event_type: type[Event]) -> bool:
         """Whether an event of this type would reach anyone (else it is not built)."""
@@ -313,10 +310,8 @@ class MemoryDataStore(BaseDataStore):
                 raise ConflictingIdError(schedule.id)
             self._unindex_schedule(existing)
         stored = _copy_schedule(schedule)
-        if not stored.kwargs:
-            _set(stored, "kwargs", EMPTY_DICT)
-        if not stored.metadata:
-            _set(stored, "metadata", EMPTY_DICT)
+        _set(stored, "kwargs", share_empty(stored.kwargs))
+        _set(stored, "metadata", share_empty(stored.metadata))
         self._schedules[stored.id] = stored
         self._schedule_ids_by_task.setdefault(stored.task_id, set()).add(stored.id)
         self._index_schedule(stored)
@@ -393,9 +388,7 @@ class MemoryDataStore(BaseDataStore):
             _set(schedule, "acquired_until", until)
             _set(schedule, "lease_token", token)
             held.add(schedule.id)
-            self._push(
-                self._schedule_leases, (until, next(self._seq), schedule.id, token), None
-            )
+            self._push(self._schedule_leases, (until, next(self._seq), schedule.id, token), None)
             acquired.append(_copy_schedule(schedule))
         return acquired
 
@@ -446,9 +439,7 @@ class MemoryDataStore(BaseDataStore):
                 )
 
         if refused:
-            events.append(
-                LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused)
-            )
+            events.append(LeaseLost(scheduler_id=scheduler_id, schedule_ids=refused))
         await self._publish_all(events)
         return refused
 
@@ -910,9 +901,7 @@ class MemoryDataStore(BaseDataStore):
             job = heapq.heappop(deadlines)[2]
             if self._is_queued(job):
                 self._forget_job(job)
-                self._finish(
-                    job, JobOutcome.missed_start_deadline, now, scheduler_id, events
-                )
+                self._finish(job, JobOutcome.missed_start_deadline, now, scheduler_id, events)
 
     def _abandon(self, job: Job, now: datetime, events: list[Event]) -> None:
         """Release an acquired job whose holder is gone, giving back its task slot."""

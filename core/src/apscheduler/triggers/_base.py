@@ -99,7 +99,14 @@ def to_datetime(value: Any, tz: tzinfo, what: str) -> datetime:
         )
     if value.tzinfo is None or value.utcoffset() is None:
         return localize(value.replace(tzinfo=None), tz, what)
-    return value
+    return without_pytz(value)
+
+
+def without_pytz(value: datetime) -> datetime:
+    """An aware datetime whose pytz zone (APScheduler 3 users pass them) is replaced by
+    the ``ZoneInfo`` of the same name, at the same instant; other values unchanged."""
+    zone = value.tzinfo
+    return value.astimezone(as_timezone(zone)) if hasattr(zone, "localize") else value
 
 
 def to_date(value: Any, tz: tzinfo, what: str) -> date:
@@ -314,9 +321,7 @@ def _attributes(obj: Any) -> list[tuple[str, Any]]:
             slots = klass.__dict__.get("__slots__", ())
             if isinstance(slots, str):
                 slots = (slots,)
-            collected.extend(
-                name for name in slots if name not in ("__dict__", "__weakref__")
-            )
+            collected.extend(name for name in slots if name not in ("__dict__", "__weakref__"))
         names = _SLOT_NAMES[cls] = tuple(dict.fromkeys(collected))
     items: list[tuple[str, Any]] = []
     for name in names:

@@ -12,6 +12,7 @@ from ._base import (
     datetime_to_state,
     pick_alias,
     to_datetime,
+    without_pytz,
     zone_from_state,
     zone_to_state,
 )
@@ -47,12 +48,7 @@ class DateTrigger(BaseTrigger):
         if type(value) is datetime and value.tzinfo is not None and value.utcoffset() is not None:
             if timezone is not None:
                 as_timezone(timezone)  # still reject an invalid zone
-            # Aware: no need to look up the local zone. A pytz zone becomes the ZoneInfo
-            # of the same name (same instant), like every other zone the API accepts
-            zone = value.tzinfo
-            self.run_time = (
-                value.astimezone(as_timezone(zone)) if hasattr(zone, "localize") else value
-            )
+            self.run_time = without_pytz(value)  # aware: no need to look up the local zone
         else:
             self.run_time = to_datetime(value, as_timezone(timezone), "run_time")
         self._completed = False
